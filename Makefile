@@ -1,0 +1,45 @@
+# Set-up and everyday commands. `make test` is all a new clone needs.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help:
+	@echo "make test    create .venv, install, run the test suite (DATABASE_URL picks the database)"
+	@echo "make lint    ruff lint and format check, and a check for missing migrations"
+	@echo "make lock    re-resolve constraints.txt from pyproject.toml"
+
+# The venv is rebuilt when its interpreter is missing or too old, and the
+# project reinstalled only when the declared or locked dependencies change.
+$(INSTALLED): pyproject.toml constraints.txt
+	@if ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+		python=$$(scripts/find-python) || exit 1; \
+		echo "Creating $(VENV) with $$python"; \
+		rm -rf $(VENV); \
+		"$$python" -m venv $(VENV) || exit 1; \
+	fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+.PHONY: install
+install: $(INSTALLED)
+
+.PHONY: test
+test: $(INSTALLED)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DEBUG=1 $(PY) manage.py makemigrations --check --dry-run
+
+.PHONY: lock
+lock: $(INSTALLED)
+	$(VENV)/bin/pip-compile --quiet --all-extras --strip-extras --allow-unsafe \
+		--no-emit-index-url --output-file constraints.txt pyproject.toml

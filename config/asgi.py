@@ -1,0 +1,13 @@
+"""ASGI entry point."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+application = get_asgi_application()
+
+from config.checks import fail_fast_on_misconfiguration  # noqa: E402
+
+fail_fast_on_misconfiguration()

@@ -1,0 +1,136 @@
+"""Parsing of environment values into settings.
+
+Only `config/settings.py` calls these; they raise `ValueError` with a message
+meant for the operator, and settings turns those into system-check errors.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+
+
+def parse_bool(name: str, raw: str | None, *, default: bool) -> bool:
+    """Read a yes/no flag; anything unrecognised is an error, not silently false."""
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {raw!r}.")
+
+
+def parse_list(raw: str | None, *, default: list[str]) -> list[str]:
+    """Split a comma-separated value, dropping blanks."""
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def parse_int(name: str, raw: str | None, *, default: int, minimum: int = 0) -> int:
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer; got {raw!r}.") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}; got {value}.")
+    return value
+
+
+def parse_float(name: str, raw: str | None, *, default: float, minimum: float = 0.0) -> float:
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number; got {raw!r}.") from None
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}; got {value}.")
+    return value
+
+
+def parse_database_url(raw: str | None, *, default_sqlite_path: Path) -> dict[str, Any]:
+    """Turn `DATABASE_URL` into a Django DATABASES entry (SQLite file by default)."""
+    url = raw.strip() if raw else ""
+    if not url:
+        return sqlite_database(default_sqlite_path)
+    try:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    except ValueError as error:
+        # dj-database-url's message names the scheme but never echoes the password.
+        raise ValueError(f"DATABASE_URL cannot be parsed: {error}") from None
+    engine = config.get("ENGINE", "")
+    if not engine:
+        raise ValueError("DATABASE_URL names no database engine.")
+    if engine == "django.db.backends.sqlite3":
+        name = str(config.get("NAME") or "")
+        if not name or name == ":memory:":
+            raise ValueError(
+                "DATABASE_URL names an in-memory SQLite database, which the web process "
+                "and the task worker cannot share; use sqlite:////absolute/path.db."
+            )
+        return sqlite_database(Path(name))
+    if not config.get("NAME"):
+        raise ValueError("DATABASE_URL names no database (the path after the host is empty).")
+    return config
+
+
+def sqlite_database(path: Path) -> dict[str, Any]:
+    """SQLite tuned for one web process and one worker writing at once."""
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(path),
+        "OPTIONS": {
+            # IMMEDIATE takes the write lock at BEGIN, so two writers queue on
+            # the busy timeout instead of failing with "database is locked".
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+            ),
+        },
+    }
+
+
+@dataclass(frozen=True)
+class CalloutCredential:
+    """One username/password pair Zuora may present on a callout."""
+
+    username: str
+    password: str = ""
+
+    def __repr__(self) -> str:
+        return f"CalloutCredential(username={self.username!r}, password='***')"
+
+
+def parse_callout_credentials(raw: str | None) -> tuple[CalloutCredential, ...]:
+    """Parse `user:password,user2:password2`; several pairs allow rotation."""
+    if raw is None or not raw.strip():
+        return ()
+    credentials = []
+    for position, item in enumerate(raw.split(","), start=1):
+        item = item.strip()
+        if not item:
+            continue
+        username, sep, password = item.partition(":")
+        if not sep or not username or not password:
+            raise ValueError(
+                f"ZUORA_CALLOUT_CREDENTIALS entry {position} is not 'user:password' "
+                "(both parts are required; separate pairs with commas)."
+            )
+        credentials.append(CalloutCredential(username=username, password=password))
+    return tuple(credentials)
+
+
+def read(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name)
+    return value if value is None else value.strip()

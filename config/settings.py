@@ -1,0 +1,179 @@
+"""Settings, read once from the environment.
+
+Every variable is listed with its default in README.md. A value that cannot be
+parsed does not raise here: it is recorded in CONFIGURATION_ERRORS and reported
+by the system checks in `config/checks.py`, so every command and the web
+server refuse to start with a message naming the variable.
+"""
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from config.environment import (
+    parse_bool,
+    parse_callout_credentials,
+    parse_database_url,
+    parse_float,
+    parse_int,
+    parse_list,
+    read,
+    sqlite_database,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+CONFIGURATION_ERRORS: list[str] = []
+
+
+def _setting[T](parse: Callable[[], T], fallback: T) -> T:
+    try:
+        return parse()
+    except ValueError as error:
+        CONFIGURATION_ERRORS.append(str(error))
+        return fallback
+
+
+env = os.environ
+
+DEBUG = _setting(lambda: parse_bool("DEBUG", read(env, "DEBUG"), default=False), False)
+
+_secret_key = read(env, "SECRET_KEY") or ""
+SECRET_KEY_FROM_ENVIRONMENT = bool(_secret_key)
+if not _secret_key:
+    # Development gets a fixed key so sessions survive restarts; production
+    # gets a throwaway key only so that the system check can report the
+    # missing variable instead of Django failing with a traceback.
+    _secret_key = (
+        "django-insecure-development-only-key-do-not-use-in-production"
+        if DEBUG
+        else secrets.token_urlsafe(50)
+    )
+SECRET_KEY = _secret_key
+
+ALLOWED_HOSTS = parse_list(read(env, "ALLOWED_HOSTS"), default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = parse_list(read(env, "CSRF_TRUSTED_ORIGINS"), default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks_db",
+    "config.apps.ConfigConfig",
+    "customers",
+    "billing",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES: dict[str, dict[str, Any]] = {
+    "default": _setting(
+        lambda: parse_database_url(
+            read(env, "DATABASE_URL"), default_sqlite_path=VAR_DIR / "db.sqlite3"
+        ),
+        sqlite_database(VAR_DIR / "unusable-configuration.sqlite3"),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "customers.Customer"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# Background work: django.tasks with the database backend by default, so one
+# machine needs nothing but the database. TASKS_BACKEND swaps in another.
+TASKS_BACKEND = read(env, "TASKS_BACKEND") or "django_tasks_db.DatabaseBackend"
+TASKS = {
+    "default": {
+        "BACKEND": TASKS_BACKEND,
+        "QUEUES": ["default"],
+    }
+}
+
+# Zuora REST API access.
+ZUORA_SYNC_ENABLED = _setting(
+    lambda: parse_bool("ZUORA_SYNC_ENABLED", read(env, "ZUORA_SYNC_ENABLED"), default=True), True
+)
+ZUORA_BASE_URL = read(env, "ZUORA_BASE_URL") or ""
+ZUORA_CLIENT_ID = read(env, "ZUORA_CLIENT_ID") or ""
+ZUORA_CLIENT_SECRET = read(env, "ZUORA_CLIENT_SECRET") or ""
+ZUORA_ENTITY_ID = read(env, "ZUORA_ENTITY_ID") or ""
+ZUORA_TIMEOUT = _setting(
+    lambda: parse_float("ZUORA_TIMEOUT", read(env, "ZUORA_TIMEOUT"), default=30.0, minimum=1.0),
+    30.0,
+)
+ZUORA_MAX_CONCURRENCY = _setting(
+    lambda: parse_int(
+        "ZUORA_MAX_CONCURRENCY", read(env, "ZUORA_MAX_CONCURRENCY"), default=10, minimum=1
+    ),
+    10,
+)
+
+# Callouts from Zuora.
+ZUORA_CALLOUT_CREDENTIALS = _setting(
+    lambda: parse_callout_credentials(env.get("ZUORA_CALLOUT_CREDENTIALS")), ()
+)
+
+LOG_LEVEL = (read(env, "LOG_LEVEL") or "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_HTTPONLY = True
+    CSRF_COOKIE_HTTPONLY = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"

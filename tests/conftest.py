@@ -1,0 +1,47 @@
+"""Project-wide test set-up: tests never leave the machine."""
+
+import ipaddress
+import socket
+
+import pytest
+
+_connect = socket.socket.connect
+_connect_ex = socket.socket.connect_ex
+
+
+def _is_local(address: object) -> bool:
+    if not isinstance(address, tuple):
+        return True  # Unix sockets (e.g. PostgreSQL's) stay on the machine.
+    host = str(address[0])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse_remote(address: object) -> None:
+    if not _is_local(address):
+        raise ConnectionRefusedError(f"tests may only connect to this machine, not {address!r}")
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    _refuse_remote(address)
+    return _connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    _refuse_remote(address)
+    return _connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def on_postgresql(db: None) -> bool:
+    from django.db import connection
+
+    return connection.vendor == "postgresql"

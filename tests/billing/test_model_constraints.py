@@ -35,7 +35,7 @@ def test_duplicate_contact_zuora_id_is_rejected() -> None:
 
 @pytest.mark.parametrize(
     "bad_id",
-    ["8a8082c45f9d4fb2015f9e5b7c1f1f4", "8A8082C45F9D4FB2015F9E5B7C1F1F4A", "not-an-id" * 4],
+    ["8a8082c45f9d4fb2015f9e5b7c1f1f4", "8A8082C45F9D4FB2015F9E5B7C1F1F4A", "g" * 32],
 )
 def test_malformed_zuora_id_is_rejected_by_the_database(bad_id: str) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():

@@ -4,6 +4,7 @@ Only `config/settings.py` calls these; they raise `ValueError` with a message
 meant for the operator, and settings turns those into system-check errors.
 """
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,19 @@ def sqlite_database(path: Path) -> dict[str, Any]:
             ),
         },
     }
+
+
+def parse_networks(
+    name: str, raw: str | None
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Parse comma-separated addresses or CIDR networks (empty means any)."""
+    networks = []
+    for item in parse_list(raw, default=[]):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{name}: {item!r} is not an IP address or network.") from None
+    return tuple(networks)
 
 
 @dataclass(frozen=True)

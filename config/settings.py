@@ -19,6 +19,7 @@ from config.environment import (
     parse_float,
     parse_int,
     parse_list,
+    parse_networks,
     read,
     sqlite_database,
 )
@@ -157,6 +158,56 @@ ZUORA_MAX_CONCURRENCY = _setting(
 # Callouts from Zuora.
 ZUORA_CALLOUT_CREDENTIALS = _setting(
     lambda: parse_callout_credentials(env.get("ZUORA_CALLOUT_CREDENTIALS")), ()
+)
+
+ZUORA_CALLOUT_REALM = read(env, "ZUORA_CALLOUT_REALM") or "zuora-callouts"
+ZUORA_CALLOUT_HMAC_SECRET = env.get("ZUORA_CALLOUT_HMAC_SECRET", "")
+ZUORA_CALLOUT_HMAC_HEADER = read(env, "ZUORA_CALLOUT_HMAC_HEADER") or "X-Zuora-Signature"
+ZUORA_CALLOUT_ALLOWED_NETWORKS = _setting(
+    lambda: parse_networks(
+        "ZUORA_CALLOUT_ALLOWED_NETWORKS", read(env, "ZUORA_CALLOUT_ALLOWED_NETWORKS")
+    ),
+    (),
+)
+ZUORA_CALLOUT_MAX_BODY_BYTES = _setting(
+    lambda: parse_int(
+        "ZUORA_CALLOUT_MAX_BODY_BYTES",
+        read(env, "ZUORA_CALLOUT_MAX_BODY_BYTES"),
+        default=16384,
+        minimum=256,
+    ),
+    16384,
+)
+
+# The sync queue: how often and how long a failing sync is retried before it
+# is marked dead, and how long a worker may hold one before it is re-run.
+SYNC_MAX_ATTEMPTS = _setting(
+    lambda: parse_int("SYNC_MAX_ATTEMPTS", read(env, "SYNC_MAX_ATTEMPTS"), default=8, minimum=1),
+    8,
+)
+SYNC_RETRY_BASE_SECONDS = _setting(
+    lambda: parse_float(
+        "SYNC_RETRY_BASE_SECONDS", read(env, "SYNC_RETRY_BASE_SECONDS"), default=2.0
+    ),
+    2.0,
+)
+SYNC_RETRY_MAX_SECONDS = _setting(
+    lambda: parse_float(
+        "SYNC_RETRY_MAX_SECONDS", read(env, "SYNC_RETRY_MAX_SECONDS"), default=900.0
+    ),
+    900.0,
+)
+SYNC_LEASE_SECONDS = _setting(
+    lambda: parse_float(
+        "SYNC_LEASE_SECONDS", read(env, "SYNC_LEASE_SECONDS"), default=600.0, minimum=1.0
+    ),
+    600.0,
+)
+SYNC_SWEEP_GRACE_SECONDS = _setting(
+    lambda: parse_float(
+        "SYNC_SWEEP_GRACE_SECONDS", read(env, "SYNC_SWEEP_GRACE_SECONDS"), default=120.0
+    ),
+    120.0,
 )
 
 LOG_LEVEL = (read(env, "LOG_LEVEL") or "INFO").upper()

@@ -1,0 +1,8 @@
+"""Signals other apps listen to; sent after the sync's transaction committed."""
+
+from django.dispatch import Signal
+
+# Sent when an account's Sold-To contact is set, replaced, or has a new email.
+# Arguments: account_id (local BillingAccount pk), previous_contact_id and
+# contact_id (local BillingAccountContact pks or None).
+sold_to_changed = Signal()

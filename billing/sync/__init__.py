@@ -1,0 +1,1 @@
+"""Reconciliation of the local copy with Zuora, and the queue of objects to fetch."""

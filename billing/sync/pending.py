@@ -1,0 +1,231 @@
+"""The queue of Zuora objects waiting to be fetched: request, claim, finish, retry.
+
+Each object has at most one `PendingSync` row. A request (from a callout, a
+reconciliation pass or an operator) upserts it; a worker claims it with a
+conditional update, so one object is reconciled by one worker at a time on
+every database; the claim is checked again, under a row lock, in the
+transaction that commits the reconciliation.
+"""
+
+import random
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from billing.models import PendingSync, SyncKind, SyncState
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's hold on one pending sync."""
+
+    pk: int
+    kind: SyncKind
+    zuora_id: str
+    token: str
+    attempt: int
+
+
+class ClaimLost(Exception):
+    """The lease ran out and the sync was handed to another worker."""
+
+
+def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> bool:
+    """Mark an object as needing sync; True when the caller must enqueue a task.
+
+    A request for an object that is already pending or running coalesces into
+    its row (one task, one fetch); a dead one is revived.
+    """
+    now = now or timezone.now()
+    table = PendingSync._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    stamp = adapt(now)
+    pending, dead = SyncState.PENDING.value, SyncState.DEAD.value
+    sql = f"""
+        INSERT INTO {table} (
+            kind, zuora_id, state, generation, requested_since, last_requested_at,
+            next_attempt_at, attempts, claim_token, last_error, replay_reason, replayed_by
+        )
+        VALUES (%s, %s, %s, 1, %s, %s, %s, 0, '', '', '', '')
+        ON CONFLICT (kind, zuora_id) DO UPDATE SET
+            generation = {table}.generation + 1,
+            last_requested_at = excluded.last_requested_at,
+            requested_since = CASE WHEN {table}.state = %s
+                THEN excluded.requested_since ELSE {table}.requested_since END,
+            next_attempt_at = CASE WHEN {table}.state = %s
+                THEN excluded.next_attempt_at ELSE {table}.next_attempt_at END,
+            attempts = CASE WHEN {table}.state = %s THEN 0 ELSE {table}.attempts END,
+            dead_at = CASE WHEN {table}.state = %s THEN NULL ELSE {table}.dead_at END,
+            state = CASE WHEN {table}.state = %s THEN %s ELSE {table}.state END
+        RETURNING requested_since
+    """  # noqa: S608 (table name from the model; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [kind, zuora_id, pending, stamp, stamp, stamp, dead, dead, dead, dead, dead, pending],
+        )
+        (requested_since,) = cursor.fetchone()
+    # SQLite hands back text or a naive UTC datetime, PostgreSQL an aware one.
+    if isinstance(requested_since, str):
+        requested_since = connection.ops.convert_datetimefield_value(
+            requested_since, None, connection
+        )
+    if timezone.is_naive(requested_since):
+        requested_since = timezone.make_aware(requested_since, UTC)
+    return requested_since == now
+
+
+def claim(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> Claim | None:
+    """Take a due pending sync for this worker, or None if it is not ours to run."""
+    now = now or timezone.now()
+    token = secrets.token_hex(16)
+    taken = PendingSync.objects.filter(
+        kind=kind, zuora_id=zuora_id, state=SyncState.PENDING, next_attempt_at__lte=now
+    ).update(
+        state=SyncState.RUNNING,
+        claim_token=token,
+        claimed_generation=F("generation"),
+        claimed_at=now,
+        lease_expires_at=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
+        attempts=F("attempts") + 1,
+    )
+    if not taken:
+        return None
+    pk, attempts = PendingSync.objects.filter(claim_token=token).values_list("pk", "attempts").get()
+    return Claim(pk=pk, kind=SyncKind(kind), zuora_id=zuora_id, token=token, attempt=attempts)
+
+
+def finish(held: Claim, *, now: datetime | None = None) -> bool:
+    """Mark the sync done, inside the transaction that committed its work.
+
+    Returns True when another request arrived while it ran: the row then goes
+    back to pending, and the caller must enqueue it again after commit.
+    """
+    now = now or timezone.now()
+    row = (
+        PendingSync.objects.select_for_update()
+        .filter(pk=held.pk, claim_token=held.token)
+        .only("generation", "claimed_generation")
+        .first()
+    )
+    if row is None:
+        raise ClaimLost(f"{held.kind} {held.zuora_id}: lease expired before commit")
+    if row.generation == row.claimed_generation:
+        row.delete()
+        return False
+    PendingSync.objects.filter(pk=held.pk).update(
+        state=SyncState.PENDING,
+        claim_token="",
+        claimed_generation=None,
+        lease_expires_at=None,
+        attempts=0,
+        next_attempt_at=now,
+        requested_since=now,
+    )
+    return True
+
+
+def retry_delay(*, attempt: int, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter, never sooner than Zuora asked."""
+    ceiling = min(settings.SYNC_RETRY_MAX_SECONDS, settings.SYNC_RETRY_BASE_SECONDS * 2**attempt)
+    delay = random.uniform(0, ceiling)  # noqa: S311 (jitter, not security)
+    return max(delay, retry_after or 0.0)
+
+
+def fail(
+    held: Claim,
+    *,
+    error: str,
+    retryable: bool,
+    retry_after: float | None = None,
+    now: datetime | None = None,
+) -> datetime | None:
+    """Record a failed attempt; returns when to run again, or None when it is dead."""
+    now = now or timezone.now()
+    still_ours = PendingSync.objects.filter(pk=held.pk, claim_token=held.token)
+    if retryable and held.attempt < settings.SYNC_MAX_ATTEMPTS:
+        run_at = now + timedelta(seconds=retry_delay(attempt=held.attempt, retry_after=retry_after))
+        updated = still_ours.update(
+            state=SyncState.PENDING,
+            claim_token="",
+            claimed_generation=None,
+            lease_expires_at=None,
+            next_attempt_at=run_at,
+            last_error=error[:2000],
+        )
+        return run_at if updated else None
+    still_ours.update(
+        state=SyncState.DEAD,
+        claim_token="",
+        claimed_generation=None,
+        lease_expires_at=None,
+        dead_at=now,
+        last_error=error[:2000],
+    )
+    return None
+
+
+def defer(held: Claim, *, seconds: float, reason: str, now: datetime | None = None) -> datetime:
+    """Put the sync back to wait for something else (not a failure, but counted)."""
+    return fail(held, error=reason, retryable=True, retry_after=seconds, now=now) or (
+        now or timezone.now()
+    )
+
+
+def revive(*, pks: list[int], reason: str, operator: str, now: datetime | None = None) -> int:
+    """Give dead syncs a fresh set of attempts, keeping the operator's reason."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        return PendingSync.objects.filter(pk__in=pks, state=SyncState.DEAD).update(
+            state=SyncState.PENDING,
+            attempts=0,
+            dead_at=None,
+            next_attempt_at=now,
+            requested_since=now,
+            replay_reason=reason,
+            replayed_at=now,
+            replayed_by=operator[:150],
+        )
+
+
+def release_expired_leases(*, now: datetime | None = None) -> list[tuple[str, str]]:
+    """Hand back syncs whose worker died mid-run; returns them for re-enqueueing."""
+    now = now or timezone.now()
+    expired = list(
+        PendingSync.objects.filter(state=SyncState.RUNNING, lease_expires_at__lt=now).values_list(
+            "pk", "kind", "zuora_id"
+        )
+    )
+    released = []
+    for pk, kind, zuora_id in expired:
+        if PendingSync.objects.filter(
+            pk=pk, state=SyncState.RUNNING, lease_expires_at__lt=now
+        ).update(
+            state=SyncState.PENDING,
+            claim_token="",
+            claimed_generation=None,
+            lease_expires_at=None,
+            next_attempt_at=now,
+            last_error="worker stopped before finishing; lease expired",
+        ):
+            released.append((kind, zuora_id))
+    return released
+
+
+def overdue(
+    *, now: datetime | None = None, grace: float, limit: int = 1000
+) -> list[tuple[str, str]]:
+    """Pending syncs that should have run a while ago (their task may be lost)."""
+    now = now or timezone.now()
+    return list(
+        PendingSync.objects.filter(
+            state=SyncState.PENDING, next_attempt_at__lt=now - timedelta(seconds=grace)
+        )
+        .order_by("next_attempt_at")
+        .values_list("kind", "zuora_id")[:limit]
+    )

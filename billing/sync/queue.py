@@ -1,0 +1,59 @@
+"""Putting Zuora objects on the sync queue: from callouts, passes and operators."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
+from django.utils import timezone
+
+from billing.models import CalloutReceipt, SyncKind
+from billing.sync.pending import request_sync
+
+
+def enqueue(*, kind: SyncKind, zuora_id: str, run_after: datetime | None = None) -> None:
+    """Hand one object to a worker, now or at `run_after` when the backend can defer."""
+    from billing.tasks import sync_object  # the task module imports the sync code
+
+    task = sync_object
+    if run_after is not None and task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
+        task = task.using(run_after=run_after)
+    task.enqueue(str(kind), zuora_id)
+
+
+def request(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> bool:
+    """Ask for an object to be synced; a task is enqueued once the caller commits.
+
+    Returns True when this request started a new wait (and so enqueued a task).
+    """
+    if not request_sync(kind=kind, zuora_id=zuora_id, now=now):
+        return False
+    transaction.on_commit(lambda: enqueue(kind=kind, zuora_id=zuora_id))
+    return True
+
+
+def record_callout(
+    *,
+    kind: SyncKind,
+    zuora_id: str,
+    account_zuora_id: str = "",
+    zuora_request_id: str = "",
+    zuora_notification_id: str = "",
+    source_address: str | None = None,
+) -> CalloutReceipt:
+    """Record a callout and queue its object, in one transaction.
+
+    When this returns, the callout is durable: answering Zuora 200 is safe.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        receipt = CalloutReceipt.objects.create(
+            kind=kind,
+            zuora_id=zuora_id,
+            account_zuora_id=account_zuora_id,
+            zuora_request_id=zuora_request_id[:64],
+            zuora_notification_id=zuora_notification_id[:64],
+            source_address=source_address,
+            received_at=now,
+        )
+        request(kind=kind, zuora_id=zuora_id, now=now)
+    return receipt

@@ -1,0 +1,156 @@
+"""Run one pending sync: claim it, fetch the truth from Zuora, reconcile, finish.
+
+The fetch happens outside any transaction; the reconciliation and the
+"done" mark commit together, and only while this worker still holds the
+claim. Every failure leaves the sync pending (with backoff) or dead, never
+lost.
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from enum import StrEnum
+
+from django.db import DatabaseError, transaction
+
+from billing.models import BillingAccount, SyncKind
+from billing.sync import pending, queue
+from billing.sync.reconcile import (
+    ReconcileResult,
+    contact_is_referenced,
+    local_account_pk,
+    reconcile_account,
+    reconcile_contact,
+    remove_account,
+    remove_contact,
+)
+from billing.sync.zuora_access import zuora_client
+from zuora import ZuoraAccount, ZuoraContact, ZuoraError, ZuoraNotFound, ZuoraResponseError
+
+logger = logging.getLogger(__name__)
+
+# A contact Zuora no longer has, but that a local account still uses as
+# Bill-To or Sold-To, waits this long for the account's own sync.
+WAIT_FOR_ACCOUNT_SECONDS = 2.0
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    REQUEUED = "requeued"  # done, but another request came in meanwhile
+    WAITING = "waiting"  # waits for the account's sync
+    RETRY = "retry"
+    DEAD = "dead"
+    SKIPPED = "skipped"  # not due, or another worker holds it
+
+
+def run_pending_sync(*, kind: SyncKind, zuora_id: str) -> Outcome:
+    """Run the pending sync of one object if it is due and free."""
+    held = pending.claim(kind=kind, zuora_id=zuora_id)
+    if held is None:
+        return Outcome.SKIPPED
+    started = time.monotonic()
+    try:
+        outcome = _reconcile(held)
+    except ZuoraError as error:
+        outcome = _failed(
+            held, error=error, retryable=error.retryable, retry_after=error.retry_after
+        )
+    except pending.ClaimLost:
+        logger.warning("sync lost its claim", extra={"kind": kind, "zuora_id": zuora_id})
+        return Outcome.SKIPPED
+    except DatabaseError as error:
+        outcome = _failed(held, error=error, retryable=True)
+    except Exception as error:
+        # A bug must not lose the sync: keep it, retried and then dead, visible.
+        logger.exception("sync failed unexpectedly", extra={"kind": kind, "zuora_id": zuora_id})
+        outcome = _failed(held, error=error, retryable=True)
+    logger.info(
+        "sync %s",
+        outcome,
+        extra={
+            "kind": kind,
+            "zuora_id": zuora_id,
+            "attempt": held.attempt,
+            "outcome": str(outcome),
+            "duration_ms": round((time.monotonic() - started) * 1000, 1),
+        },
+    )
+    return outcome
+
+
+def _reconcile(held: pending.Claim) -> Outcome:
+    client = zuora_client()
+    if held.kind == SyncKind.ACCOUNT:
+        try:
+            account = client.get_account(held.zuora_id)
+        except ZuoraNotFound:
+            return _commit(held, lambda: remove_account(held.zuora_id))
+        return _commit(held, lambda: reconcile_account(account))
+
+    try:
+        contact = client.get_contact(held.zuora_id)
+    except ZuoraNotFound:
+        return _contact_gone(held)
+    owner: ZuoraAccount | None = None
+    if contact.account_id and local_account_pk(contact.account_id) is None:
+        # The account is not here yet: create it from Zuora first.
+        owner = client.get_account(contact.account_id)
+    return _commit(held, lambda: _store_contact(contact, owner))
+
+
+def _store_contact(contact: ZuoraContact, owner: ZuoraAccount | None) -> ReconcileResult:
+    if owner is not None:
+        reconcile_account(owner)
+    account_pk = local_account_pk(contact.account_id) if contact.account_id else None
+    if account_pk is None:
+        raise ZuoraResponseError(f"contact {contact.id} belongs to no account", field="accountId")
+    return reconcile_contact(contact, account_pk=account_pk)
+
+
+def _contact_gone(held: pending.Claim) -> Outcome:
+    with transaction.atomic():
+        if not contact_is_referenced(held.zuora_id):
+            remove_contact(held.zuora_id)
+            return _finish(held)
+        # Deleting it would leave the account pointing nowhere: the account's
+        # own sync learns its new Bill-To/Sold-To first, then this runs again.
+        for account_zuora_id in BillingAccount.objects.filter(
+            contacts__zuora_id=held.zuora_id
+        ).values_list("zuora_id", flat=True):
+            queue.request(kind=SyncKind.ACCOUNT, zuora_id=account_zuora_id)
+    run_at = pending.defer(
+        held,
+        seconds=WAIT_FOR_ACCOUNT_SECONDS,
+        reason="contact deleted in Zuora but still Bill-To/Sold-To here; waiting for account sync",
+    )
+    queue.enqueue(kind=held.kind, zuora_id=held.zuora_id, run_after=run_at)
+    return Outcome.WAITING
+
+
+def _commit(held: pending.Claim, write: Callable[[], ReconcileResult]) -> Outcome:
+    with transaction.atomic():
+        write()
+        return _finish(held)
+
+
+def _finish(held: pending.Claim) -> Outcome:
+    """Called inside the transaction that holds the reconciliation."""
+    if pending.finish(held):
+        transaction.on_commit(lambda: queue.enqueue(kind=held.kind, zuora_id=held.zuora_id))
+        return Outcome.REQUEUED
+    return Outcome.DONE
+
+
+def _failed(
+    held: pending.Claim, *, error: Exception, retryable: bool, retry_after: float | None = None
+) -> Outcome:
+    description = f"{type(error).__name__}: {error}"
+    run_at = pending.fail(held, error=description, retryable=retryable, retry_after=retry_after)
+    if run_at is None:
+        logger.error(
+            "sync is dead",
+            extra={"kind": held.kind, "zuora_id": held.zuora_id, "error": type(error).__name__},
+        )
+        return Outcome.DEAD
+    queue.enqueue(kind=held.kind, zuora_id=held.zuora_id, run_after=run_at)
+    return Outcome.RETRY

@@ -1,0 +1,177 @@
+"""The pending-sync queue: coalescing, claims, generations, retries and dead letters."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from billing.models import PendingSync, SyncKind, SyncState
+from billing.sync import pending
+from tests.factories import zuora_id
+
+pytestmark = pytest.mark.django_db
+
+ACCOUNT = SyncKind.ACCOUNT
+
+
+def test_first_request_creates_a_pending_row_and_asks_for_a_task() -> None:
+    object_id = zuora_id()
+    assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id) is True
+    row = PendingSync.objects.get()
+    assert (row.kind, row.zuora_id, row.state, row.generation) == (
+        ACCOUNT,
+        object_id,
+        SyncState.PENDING,
+        1,
+    )
+
+
+def test_requests_for_a_pending_object_coalesce_without_another_task() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    later = [pending.request_sync(kind=ACCOUNT, zuora_id=object_id) for _ in range(9)]
+    assert later == [False] * 9
+    assert PendingSync.objects.get().generation == 10
+
+
+def test_the_same_id_as_account_and_as_contact_are_two_objects() -> None:
+    object_id = zuora_id()
+    assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    assert pending.request_sync(kind=SyncKind.CONTACT, zuora_id=object_id)
+    assert PendingSync.objects.count() == 2
+
+
+def test_only_one_worker_can_claim_an_object() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    first = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    second = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert first is not None
+    assert first.attempt == 1
+    assert second is None
+
+
+def test_finishing_without_new_requests_removes_the_row() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert held is not None
+    assert pending.finish(held) is False
+    assert not PendingSync.objects.exists()
+
+
+def test_a_request_during_a_run_makes_it_run_once_more() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert held is not None
+    # The callout arrives while the worker is between fetch and commit: it
+    # must not start a second worker, nor be forgotten.
+    assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id) is False
+    assert pending.claim(kind=ACCOUNT, zuora_id=object_id) is None
+
+    assert pending.finish(held) is True
+
+    row = PendingSync.objects.get()
+    assert row.state == SyncState.PENDING
+    assert row.attempts == 0
+    assert pending.claim(kind=ACCOUNT, zuora_id=object_id) is not None
+
+
+def test_a_finish_after_the_lease_was_taken_over_is_refused() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert held is not None
+    later = timezone.now() + timedelta(hours=1)
+    assert pending.release_expired_leases(now=later) == [(ACCOUNT, object_id)]
+    assert pending.claim(kind=ACCOUNT, zuora_id=object_id, now=later) is not None
+
+    with pytest.raises(pending.ClaimLost):
+        pending.finish(held)
+
+
+@override_settings(SYNC_MAX_ATTEMPTS=3, SYNC_RETRY_BASE_SECONDS=1, SYNC_RETRY_MAX_SECONDS=4)
+def test_failures_back_off_then_the_sync_dies_with_its_last_error() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    now = timezone.now()
+    for attempt in (1, 2):
+        held = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=now)
+        assert held is not None
+        assert held.attempt == attempt
+        run_at = pending.fail(held, error="boom", retryable=True, retry_after=30, now=now)
+        assert run_at is not None
+        assert run_at >= now + timedelta(seconds=30)  # Retry-After is honoured
+        assert pending.claim(kind=ACCOUNT, zuora_id=object_id, now=now) is None  # not yet due
+        now = run_at
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=now)
+    assert held is not None
+    assert pending.fail(held, error="still broken", retryable=True, now=now) is None
+    row = PendingSync.objects.get()
+    assert row.state == SyncState.DEAD
+    assert row.last_error == "still broken"
+    assert row.dead_at == now
+
+
+def test_a_permanent_error_kills_the_sync_at_once() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert held is not None
+    assert pending.fail(held, error="400", retryable=False) is None
+    assert PendingSync.objects.get().state == SyncState.DEAD
+
+
+def test_a_new_callout_revives_a_dead_sync() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert held is not None
+    pending.fail(held, error="400", retryable=False)
+
+    assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id) is True
+
+    row = PendingSync.objects.get()
+    assert (row.state, row.attempts, row.dead_at) == (SyncState.PENDING, 0, None)
+
+
+def test_a_callout_never_pulls_a_backed_off_retry_forward() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert held is not None
+    run_at = pending.fail(held, error="429", retryable=True, retry_after=60)
+
+    assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id) is False
+
+    row = PendingSync.objects.get()
+    assert row.next_attempt_at == run_at
+    assert row.attempts == 1
+
+
+def test_operators_revive_dead_syncs_with_a_reason() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert held is not None
+    pending.fail(held, error="400", retryable=False)
+    row = PendingSync.objects.get()
+
+    assert pending.revive(pks=[row.pk], reason="Zuora fixed the data", operator="ops") == 1
+
+    row.refresh_from_db()
+    assert (row.state, row.replay_reason, row.replayed_by) == (
+        SyncState.PENDING,
+        "Zuora fixed the data",
+        "ops",
+    )
+
+
+def test_overdue_lists_pending_syncs_whose_task_may_be_lost() -> None:
+    object_id = zuora_id()
+    long_ago = timezone.now() - timedelta(hours=1)
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=long_ago)
+    pending.request_sync(kind=ACCOUNT, zuora_id=zuora_id())
+    assert pending.overdue(grace=120) == [(ACCOUNT, object_id)]

@@ -229,3 +229,13 @@ def overdue(
         .order_by("next_attempt_at")
         .values_list("kind", "zuora_id")[:limit]
     )
+
+
+def due(*, now: datetime | None = None, limit: int = 1000) -> list[tuple[str, str]]:
+    """Pending syncs whose time has come, oldest first."""
+    now = now or timezone.now()
+    return list(
+        PendingSync.objects.filter(state=SyncState.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("kind", "zuora_id")[:limit]
+    )

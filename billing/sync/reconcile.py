@@ -34,10 +34,9 @@ class ReconcileResult:
     follow_ups: list[tuple[SyncKind, str]] = field(default_factory=list)
 
 
-def contact_values(contact: ZuoraContact, *, account_pk: int, synced_at: datetime) -> dict:
+def contact_fields(contact: ZuoraContact) -> dict[str, str]:
+    """The contact's stored text fields, cut to the column lengths."""
     return {
-        "zuora_id": contact.id,
-        "billing_account": account_pk,
         "first_name": contact.first_name[:100],
         "last_name": contact.last_name[:100],
         "nickname": contact.nickname[:100],
@@ -55,9 +54,30 @@ def contact_values(contact: ZuoraContact, *, account_pk: int, synced_at: datetim
         "postal_code": contact.postal_code[:20],
         "country": contact.country[:64],
         "tax_region": contact.tax_region[:32],
+    }
+
+
+def contact_values(
+    contact: ZuoraContact, *, account_pk: int, synced_at: datetime
+) -> dict[str, object]:
+    return {
+        "zuora_id": contact.id,
+        "billing_account": account_pk,
+        **contact_fields(contact),
         "zuora_updated_at": contact.updated_date,
         "last_synced_at": synced_at,
         "created_at": synced_at,
+    }
+
+
+def account_fields(account: ZuoraAccount) -> dict[str, str]:
+    """The account's stored text fields, cut to the column lengths."""
+    return {
+        "account_number": account.account_number[:70],
+        "name": account.name[:255],
+        "status": account.status[:16],
+        "currency": account.currency[:3],
+        "batch": account.batch[:50],
     }
 
 
@@ -113,11 +133,7 @@ def reconcile_account(
         BillingAccount,
         {
             "zuora_id": account.id,
-            "account_number": account.account_number[:70],
-            "name": account.name[:255],
-            "status": account.status[:16],
-            "currency": account.currency[:3],
-            "batch": account.batch[:50],
+            **account_fields(account),
             "zuora_updated_at": account.updated_date,
             "last_synced_at": synced_at,
             "created_at": synced_at,

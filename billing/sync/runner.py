@@ -8,6 +8,7 @@ lost.
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
 
@@ -154,3 +155,11 @@ def _failed(
         return Outcome.DEAD
     queue.enqueue(kind=held.kind, zuora_id=held.zuora_id, run_after=run_at)
     return Outcome.RETRY
+
+
+def run_due(*, limit: int = 10_000) -> Counter[Outcome]:
+    """Run every pending sync that is due now, in this process (tests, `sync_sweeper --run`)."""
+    outcomes: Counter[Outcome] = Counter()
+    for kind, zuora_id in pending.due(limit=limit):
+        outcomes[run_pending_sync(kind=SyncKind(kind), zuora_id=zuora_id)] += 1
+    return outcomes

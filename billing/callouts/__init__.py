@@ -1,0 +1,1 @@
+"""HTTP endpoints that receive Zuora callouts: authenticate, validate, record, answer."""

@@ -1,0 +1,62 @@
+"""Re-enqueue syncs whose worker died or whose task was lost; once, or in a loop."""
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
+
+from billing.models import SyncKind
+from billing.sync import pending, queue
+
+
+class Command(BaseCommand):
+    help = (
+        "Hand back syncs whose worker stopped before finishing (lease expired) and "
+        "re-enqueue pending syncs overdue by more than SYNC_SWEEP_GRACE_SECONDS. "
+        "Run it from cron, or with --loop."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--loop", action="store_true", help="Keep sweeping until stopped.")
+        parser.add_argument(
+            "--interval", type=float, default=30.0, help="Seconds between sweeps with --loop."
+        )
+        parser.add_argument(
+            "--grace",
+            type=float,
+            default=None,
+            help="Seconds a pending sync may be overdue before its task counts as lost "
+            "(default: SYNC_SWEEP_GRACE_SECONDS).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        grace = (
+            options["grace"] if options["grace"] is not None else settings.SYNC_SWEEP_GRACE_SECONDS
+        )
+        while True:
+            try:
+                released, requeued = sweep(grace=grace)
+            except DatabaseError as error:
+                if not options["loop"]:
+                    raise CommandError(f"sweep failed: {error}") from error
+                self.stderr.write(f"sweep failed, will try again: {error}")
+            else:
+                self.stdout.write(
+                    f"sweep: {released} released from dead workers, {requeued} overdue re-enqueued"
+                )
+            if not options["loop"]:
+                return
+            time.sleep(options["interval"])
+
+
+def sweep(*, grace: float) -> tuple[int, int]:
+    """One sweep; returns (leases released, overdue syncs re-enqueued)."""
+    released = pending.release_expired_leases()
+    for kind, zuora_id in released:
+        queue.enqueue(kind=SyncKind(kind), zuora_id=zuora_id)
+    overdue = pending.overdue(grace=grace)
+    for kind, zuora_id in overdue:
+        queue.enqueue(kind=SyncKind(kind), zuora_id=zuora_id)
+    return len(released), len(overdue)

@@ -71,8 +71,7 @@ def _receive(request: HttpRequest, kind: SyncKind, read_target: TargetReader) ->
         )
     except DatabaseError:
         logger.exception(
-            "callout not recorded: kind=%s zuora_id=%s outcome=database_unavailable "
-            "request_id=%s",
+            "callout not recorded: kind=%s zuora_id=%s outcome=database_unavailable request_id=%s",
             kind,
             target.zuora_id,
             request_id or "-",

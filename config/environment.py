@@ -5,6 +5,7 @@ meant for the operator, and settings turns those into system-check errors.
 """
 
 import ipaddress
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,9 @@ def sqlite_database(path: Path) -> dict[str, Any]:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),
+        # A file, not memory, so that tests can run real worker processes on
+        # it; one per test run, so that runs side by side never share one.
+        "TEST": {"NAME": str(path.with_name(f"test-{os.getpid()}-{path.name}"))},
         "OPTIONS": {
             # IMMEDIATE takes the write lock at BEGIN, so two writers queue on
             # the busy timeout instead of failing with "database is locked".

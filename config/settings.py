@@ -155,6 +155,19 @@ ZUORA_MAX_CONCURRENCY = _setting(
     10,
 )
 
+# How long one Zuora call may spend retrying (throttling, 5xx) before the sync
+# gives the worker back and reschedules itself on the queue instead.
+ZUORA_MAX_ATTEMPTS = _setting(
+    lambda: parse_int("ZUORA_MAX_ATTEMPTS", read(env, "ZUORA_MAX_ATTEMPTS"), default=3, minimum=1),
+    3,
+)
+ZUORA_RETRY_DEADLINE = _setting(
+    lambda: parse_float(
+        "ZUORA_RETRY_DEADLINE", read(env, "ZUORA_RETRY_DEADLINE"), default=15.0, minimum=1.0
+    ),
+    15.0,
+)
+
 # Callouts from Zuora.
 ZUORA_CALLOUT_CREDENTIALS = _setting(
     lambda: parse_callout_credentials(env.get("ZUORA_CALLOUT_CREDENTIALS")), ()

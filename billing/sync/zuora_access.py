@@ -25,6 +25,8 @@ def zuora_client() -> ZuoraClient:
                     entity_id=settings.ZUORA_ENTITY_ID or None,
                     read_timeout=settings.ZUORA_TIMEOUT,
                     max_concurrency=settings.ZUORA_MAX_CONCURRENCY,
+                    retry_deadline=settings.ZUORA_RETRY_DEADLINE,
+                    max_attempts=settings.ZUORA_MAX_ATTEMPTS,
                 )
             )
         return _client

@@ -19,6 +19,7 @@ def zuora() -> Iterator[EmulatorHandle]:
             ZUORA_BASE_URL=handle.base_url,
             ZUORA_CLIENT_ID=handle.client_id,
             ZUORA_CLIENT_SECRET=handle.client_secret,
+            ZUORA_MAX_ATTEMPTS=2,
             SYNC_RETRY_BASE_SECONDS=0.01,
             SYNC_RETRY_MAX_SECONDS=0.05,
         ),

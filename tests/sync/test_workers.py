@@ -1,0 +1,150 @@
+"""Real worker processes and concurrent workers: nothing lost, never two at once."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections, transaction
+
+from billing.models import BillingAccount, PendingSync, SyncKind, SyncState
+from billing.sync import queue
+from billing.sync.runner import Outcome, run_pending_sync
+from tests.sync.conftest import differences, new_account
+from zuora_emulator.testing import EmulatorHandle, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = SyncKind.ACCOUNT
+FETCH_ACCOUNT = "GET /object-query/accounts/{key}"
+
+
+def database_url() -> str:
+    """The URL of the test database this test run uses, for worker processes."""
+    config = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{config['NAME']}"
+    password = f":{config['PASSWORD']}" if config.get("PASSWORD") else ""
+    return (
+        f"postgres://{config['USER']}{password}@{config['HOST'] or '127.0.0.1'}:"
+        f"{config['PORT'] or 5432}/{config['NAME']}"
+    )
+
+
+def start_worker(zuora: EmulatorHandle, *extra: str, lease: float = 1.0) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "DEBUG": "1",
+        "DATABASE_URL": database_url(),
+        "ZUORA_BASE_URL": zuora.base_url,
+        "ZUORA_CLIENT_ID": zuora.client_id,
+        "ZUORA_CLIENT_SECRET": zuora.client_secret,
+        "SYNC_LEASE_SECONDS": str(lease),
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(  # noqa: S603 (our own interpreter and manage.py)
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--no-startup-delay",
+            "--no-reload",
+            "--interval",
+            "0.1",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=environment,
+    )
+
+
+def request_committed(kind: SyncKind, zuora_id: str) -> None:
+    with transaction.atomic():
+        queue.request(kind=kind, zuora_id=zuora_id)
+
+
+def test_worker_killed_between_fetch_and_commit_loses_nothing(zuora: EmulatorHandle) -> None:
+    remote = new_account(zuora)
+    zuora.set_faults(latency=3.0, paths=["/object-query"])
+    request_committed(ACCOUNT, remote.id)
+    worker = start_worker(zuora)
+    try:
+        wait_until(
+            lambda: PendingSync.objects.filter(state=SyncState.RUNNING).exists(),
+            60,
+            "the worker to claim the sync",
+        )
+        wait_until(lambda: zuora.request_count(FETCH_ACCOUNT) >= 1, 30, "the fetch to start")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+
+    assert PendingSync.objects.get().state == SyncState.RUNNING
+    assert not BillingAccount.objects.exists()
+
+    zuora.clear_faults()
+    time.sleep(1.2)  # the dead worker's lease (1 s) runs out
+    call_command("sync_sweeper", stdout=None)
+    assert PendingSync.objects.get().state == SyncState.PENDING
+
+    rerun = start_worker(zuora, "--batch")
+    assert rerun.wait(timeout=120) == 0
+    assert not PendingSync.objects.exists()
+    assert differences(zuora) == []
+
+
+def run_in_thread(kind: SyncKind, zuora_id: str, outcomes: list[Outcome]) -> threading.Thread:
+    def work() -> None:
+        try:
+            outcomes.append(run_pending_sync(kind=kind, zuora_id=zuora_id))
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    return thread
+
+
+def test_concurrent_workers_never_reconcile_one_object_at_once(zuora: EmulatorHandle) -> None:
+    remote = new_account(zuora)
+    request_committed(ACCOUNT, remote.id)
+    zuora.set_faults(latency=0.5, paths=["/object-query"])
+    zuora.reset_request_counts()
+    outcomes: list[Outcome] = []
+
+    threads = [run_in_thread(ACCOUNT, remote.id, outcomes) for _ in range(4)]
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == sorted([Outcome.DONE] + [Outcome.SKIPPED] * 3)
+    assert zuora.request_count(FETCH_ACCOUNT) == 1
+
+
+def test_a_callout_during_a_running_sync_causes_exactly_one_more_fetch(
+    zuora: EmulatorHandle,
+) -> None:
+    remote = new_account(zuora)
+    request_committed(ACCOUNT, remote.id)
+    zuora.set_faults(latency=1.0, paths=["/object-query"])
+    zuora.reset_request_counts()
+    outcomes: list[Outcome] = []
+
+    worker = run_in_thread(ACCOUNT, remote.id, outcomes)
+    wait_until(lambda: zuora.request_count(FETCH_ACCOUNT) == 1, 30, "the first fetch")
+    # Zuora changes the account after our fetch left, and says so.
+    zuora.state.update_account(remote.id, fields={"name": "Changed meanwhile"})
+    for _ in range(5):
+        request_committed(ACCOUNT, remote.id)
+    worker.join(timeout=60)
+
+    assert outcomes == [Outcome.REQUEUED]
+    zuora.clear_faults()
+    assert run_pending_sync(kind=ACCOUNT, zuora_id=remote.id) == Outcome.DONE
+    assert zuora.request_count(FETCH_ACCOUNT) == 2
+    assert BillingAccount.objects.get().name == "Changed meanwhile"

@@ -91,9 +91,6 @@ class Gateway:
 
         respond = _Responder(scope, receive, send_with_headers)
         faults = emulator.faults
-        delay = faults.latency()
-        if delay > 0:
-            await asyncio.sleep(delay)
         if remaining < 0:
             await respond.too_many(emulator, retry_after=reset, category_70=False)
             return
@@ -107,6 +104,7 @@ class Gateway:
             await respond.too_many(emulator, retry_after=faults.settings.retry_after)
             return
         if scope["path"] == TOKEN_PATH:
+            await _hold(emulator)
             await self.app(scope, receive, send_with_headers)
             return
         token = bearer_token(headers.get("authorization"))
@@ -142,9 +140,17 @@ class Gateway:
                     version_dependent=True,
                 )
                 return
+            # Injected latency is time spent in flight, so it counts against the limit.
+            await _hold(emulator)
             await self.app(scope, receive, send)
         finally:
             self.in_flight[kind] -= 1
+
+
+async def _hold(emulator: Emulator) -> None:
+    delay = emulator.faults.latency()
+    if delay > 0:
+        await asyncio.sleep(delay)
 
 
 class _Responder:

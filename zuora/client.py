@@ -38,9 +38,12 @@ _EXPAND_CONTACTS: QueryParams = [("expand[]", "billto"), ("expand[]", "soldto")]
 class ZuoraClient:
     """Thread-safe client for one Zuora tenant; share one instance across a process's threads."""
 
-    def __init__(self, config: ZuoraConfig, *, http: httpx.Client | None = None) -> None:
+    def __init__(
+        self, config: ZuoraConfig, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
+        """``transport`` replaces httpx's network layer, e.g. to instrument or proxy requests."""
         self.config = config
-        self._transport = Transport(config, http=http)
+        self._transport = Transport(config, transport=transport)
 
     def __enter__(self) -> Self:
         return self

@@ -78,11 +78,13 @@ class ApiRequest:
 class Transport:
     """Sends requests to one Zuora tenant with retries, a shared token and a concurrency cap."""
 
-    def __init__(self, config: ZuoraConfig, *, http: httpx.Client | None = None) -> None:
+    def __init__(
+        self, config: ZuoraConfig, *, transport: httpx.BaseTransport | None = None
+    ) -> None:
         self.config = config
         self.calls = CallCounter()
         self._limiter = process_limiter(config)
-        self._http = http or httpx.Client(
+        self._http = httpx.Client(
             base_url=config.base_url,
             timeout=httpx.Timeout(
                 connect=config.connect_timeout,
@@ -96,6 +98,7 @@ class Transport:
                 max_keepalive_connections=config.max_concurrency,
             ),
             headers=self._common_headers(),
+            transport=transport,
         )
         self._tokens = TokenCache(self._fetch_token, refresh_margin=config.token_refresh_margin)
 

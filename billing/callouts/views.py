@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from http import HTTPStatus
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import Error as DatabaseFailure
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -69,7 +69,9 @@ def _receive(request: HttpRequest, kind: SyncKind, read_target: TargetReader) ->
             zuora_notification_id=_header_token(request, "Zuora-Notification-Id"),
             source_address=str(address) if address is not None else None,
         )
-    except DatabaseError:
+    except DatabaseFailure:
+        # django.db.Error: OperationalError and the like, but also InterfaceError
+        # (a closed connection), which is not a DatabaseError.
         logger.exception(
             "callout not recorded: kind=%s zuora_id=%s outcome=database_unavailable request_id=%s",
             kind,

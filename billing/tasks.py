@@ -1,12 +1,15 @@
 """Background tasks: thin wrappers that run one pending sync each."""
 
+import structlog
 from django.tasks import task
+from django.tasks.base import TaskContext
 
 from billing.models import SyncKind
 from billing.sync.runner import run_pending_sync
 
 
-@task
-def sync_object(kind: str, zuora_id: str) -> str:
+@task(takes_context=True)
+def sync_object(context: TaskContext, kind: str, zuora_id: str) -> str:
     """Fetch one Zuora object and reconcile the local copy with it."""
-    return run_pending_sync(kind=SyncKind(kind), zuora_id=zuora_id).value
+    with structlog.contextvars.bound_contextvars(task_id=str(context.task_result.id)):
+        return run_pending_sync(kind=SyncKind(kind), zuora_id=zuora_id).value

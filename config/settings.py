@@ -23,6 +23,7 @@ from config.environment import (
     read,
     sqlite_database,
 )
+from config.logging import configure_structlog, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -72,6 +73,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -223,18 +225,42 @@ SYNC_SWEEP_GRACE_SECONDS = _setting(
     120.0,
 )
 
+# Reconciliation passes (`zuora_sync`): how far back an incremental pass
+# re-reads before its watermark (Zuora does not bump updatedDate for every
+# change, and several changes can share one second), how often `--watch`
+# runs one, and how often the watch loop does a full comparison (0: never).
+ZUORA_SYNC_LOOKBACK_SECONDS = _setting(
+    lambda: parse_int(
+        "ZUORA_SYNC_LOOKBACK_SECONDS", read(env, "ZUORA_SYNC_LOOKBACK_SECONDS"), default=300
+    ),
+    300,
+)
+ZUORA_SYNC_WATCH_INTERVAL = _setting(
+    lambda: parse_float(
+        "ZUORA_SYNC_WATCH_INTERVAL",
+        read(env, "ZUORA_SYNC_WATCH_INTERVAL"),
+        default=300.0,
+        minimum=1.0,
+    ),
+    300.0,
+)
+ZUORA_SYNC_FULL_EVERY = _setting(
+    lambda: parse_float(
+        "ZUORA_SYNC_FULL_EVERY", read(env, "ZUORA_SYNC_FULL_EVERY"), default=86400.0
+    ),
+    86400.0,
+)
+
 LOG_LEVEL = (read(env, "LOG_LEVEL") or "INFO").upper()
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-}
+LOG_FORMAT = (read(env, "LOG_FORMAT") or ("console" if DEBUG else "json")).lower()
+if LOG_FORMAT not in {"json", "console"}:
+    CONFIGURATION_ERRORS.append(f"LOG_FORMAT must be json or console; got {LOG_FORMAT!r}.")
+configure_structlog()
+LOGGING = logging_config(level=LOG_LEVEL, json=LOG_FORMAT == "json")
+
+# Set when several processes (web workers, task workers) share one metrics
+# directory; /metrics then adds up all of them. prometheus-client reads it too.
+PROMETHEUS_MULTIPROC_DIR = read(env, "PROMETHEUS_MULTIPROC_DIR") or ""
 
 if not DEBUG:
     SESSION_COOKIE_HTTPONLY = True

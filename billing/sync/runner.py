@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from django.db import DatabaseError, transaction
 
+from billing.metrics import SYNC_RUNS
 from billing.models import BillingAccount, SyncKind
 from billing.sync import pending, queue
 from billing.sync.reconcile import (
@@ -65,6 +66,8 @@ def run_pending_sync(*, kind: SyncKind, zuora_id: str) -> Outcome:
         # A bug must not lose the sync: keep it, retried and then dead, visible.
         logger.exception("sync failed unexpectedly", extra={"kind": kind, "zuora_id": zuora_id})
         outcome = _failed(held, error=error, retryable=True)
+    duration = time.monotonic() - started
+    SYNC_RUNS.labels(kind=str(kind), outcome=str(outcome)).observe(duration)
     logger.info(
         "sync %s",
         outcome,
@@ -73,7 +76,7 @@ def run_pending_sync(*, kind: SyncKind, zuora_id: str) -> Outcome:
             "zuora_id": zuora_id,
             "attempt": held.attempt,
             "outcome": str(outcome),
-            "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            "duration_ms": round(duration * 1000, 1),
         },
     )
     return outcome

@@ -10,8 +10,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from zuora_emulator.errors import v1_error
+from zuora_emulator.fields import INVALID_VALUE, MISSING_FIELD, StateError
 from zuora_emulator.render import account_v1, contact_v1
-from zuora_emulator.state import INVALID_VALUE, MISSING_FIELD, EmulatorState, StateError
+from zuora_emulator.state import EmulatorState
 
 # Create-account fields the emulator accepts but does not model (no subscriptions,
 # payment methods or tax); they are ignored rather than refused.

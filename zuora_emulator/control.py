@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from zuora_emulator.fields import StateError
 from zuora_emulator.persistence import export_state, save_state
 from zuora_emulator.seeding import seed_accounts
-from zuora_emulator.state import StateError
 
 if TYPE_CHECKING:
     from zuora_emulator.app import Emulator

@@ -12,9 +12,10 @@ import random
 import unicodedata
 from typing import Any
 
+from zuora_emulator.fields import StateError
 from zuora_emulator.persistence import bulk_insert
 from zuora_emulator.records import Account, Contact
-from zuora_emulator.state import EmulatorState, StateError
+from zuora_emulator.state import EmulatorState
 
 FIRST_NAMES = [
     "José",

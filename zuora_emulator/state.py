@@ -17,31 +17,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from zuora_emulator.clock import Clock
-from zuora_emulator.records import (
-    ACCOUNT_INPUT_NAMES,
-    CONTACT_BOOL_FIELDS,
-    CONTACT_INPUT_NAMES,
-    CONTACT_LIMITS,
-    Account,
-    Contact,
+from zuora_emulator.fields import (
+    INVALID_VALUE,
+    MISSING_FIELD,
+    NOT_FOUND,
+    RULE_RESTRICTION,
+    StateError,
+    apply_account_fields,
+    apply_contact_fields,
+    attr_of,
 )
-
-# Error categories of Zuora's 8-digit codes [EC] that the state raises.
-INVALID_VALUE = 20
-UNKNOWN_FIELD = 21
-MISSING_FIELD = 22
-RULE_RESTRICTION = 30
-NOT_FOUND = 40
-
-
-class StateError(Exception):
-    """A refused operation, with the Zuora error category that describes it."""
-
-    def __init__(self, category: int, message: str) -> None:
-        super().__init__(message)
-        self.category = category
-        self.message = message
-
+from zuora_emulator.records import CONTACT_INPUT_NAMES, Account, Contact
 
 # Event type names a notification definition can subscribe to.
 ACCOUNT_CREATED = "AccountCreated"
@@ -217,33 +203,12 @@ class EmulatorState:
 
     # -- contacts --------------------------------------------------------------
 
-    def _apply_contact_fields(self, contact: Contact, values: Mapping[str, Any]) -> None:
-        for name, value in values.items():
-            if name.endswith("__c"):
-                contact.custom_fields[name] = value
-                continue
-            attr = CONTACT_INPUT_NAMES.get(name.lower())
-            if attr is None:
-                raise StateError(UNKNOWN_FIELD, f"Field '{name}' is not a Contact field.")
-            if attr in CONTACT_BOOL_FIELDS:
-                if value is not None and not isinstance(value, bool):
-                    raise StateError(INVALID_VALUE, f"Field '{name}' must be a boolean.")
-            elif value is not None:
-                if not isinstance(value, str):
-                    raise StateError(INVALID_VALUE, f"Field '{name}' must be a string.")
-                limit = CONTACT_LIMITS.get(attr, 255)
-                if len(value) > limit:
-                    raise StateError(INVALID_VALUE, f"Field '{name}' exceeds {limit} characters.")
-            if attr in ("first_name", "last_name") and not value:
-                raise StateError(MISSING_FIELD, f"Field '{name}' is required.")
-            setattr(contact, attr, value)
-
     def _new_contact(self, account: Account, values: Mapping[str, Any], now: int) -> Contact:
         missing = [
             n
             for n in ("firstName", "lastName")
             if not any(
-                CONTACT_INPUT_NAMES.get(k.lower()) == _attr_of(n) and v for k, v in values.items()
+                CONTACT_INPUT_NAMES.get(k.lower()) == attr_of(n) and v for k, v in values.items()
             )
         ]
         if missing:
@@ -260,7 +225,7 @@ class EmulatorState:
             created_by_id=self.api_user_id,
             updated_by_id=self.api_user_id,
         )
-        self._apply_contact_fields(contact, values)
+        apply_contact_fields(contact, values)
         self.contacts[contact.id] = contact
         self.contacts_by_account.setdefault(account.id, set()).add(contact.id)
         bisect.insort(self.contact_index, (now, contact.id))
@@ -288,7 +253,7 @@ class EmulatorState:
             current = self._contact(contact_id)
             # Validate on a copy so that a refused update leaves the contact untouched.
             contact = dataclasses.replace(current, custom_fields=dict(current.custom_fields))
-            self._apply_contact_fields(contact, fields)
+            apply_contact_fields(contact, fields)
             self.contacts[contact_id] = contact
             now = self.clock.now()
             if self._should_bump(bump):
@@ -367,22 +332,6 @@ class EmulatorState:
     def _should_bump(self, bump: bool | None) -> bool:
         return self.settings.bump_updated_date if bump is None else bump
 
-    def _apply_account_fields(self, account: Account, values: Mapping[str, Any]) -> None:
-        for name, value in values.items():
-            if name.endswith("__c"):
-                account.custom_fields[name] = value
-                continue
-            attr = ACCOUNT_INPUT_NAMES.get(name.lower())
-            if attr is None:
-                raise StateError(UNKNOWN_FIELD, f"Field '{name}' is not an Account field.")
-            if attr == "name" and not value:
-                raise StateError(MISSING_FIELD, "Field 'name' is required.")
-            if attr == "bill_cycle_day" and (not isinstance(value, int) or not 0 <= value <= 31):
-                raise StateError(INVALID_VALUE, "Field 'billCycleDay' must be 0-31.")
-            if attr == "additional_email_addresses":
-                value = _email_list(value)
-            setattr(account, attr, value)
-
     def create_account(
         self,
         *,
@@ -423,7 +372,7 @@ class EmulatorState:
                 created_by_id=self.api_user_id,
                 updated_by_id=self.api_user_id,
             )
-            self._apply_account_fields(account, {"name": name, **(fields or {})})
+            apply_account_fields(account, {"name": name, **(fields or {})})
             self.accounts[account.id] = account
             self.account_numbers[account_number] = account.id
             try:
@@ -506,7 +455,7 @@ class EmulatorState:
                 custom_fields=dict(account.custom_fields),
                 additional_email_addresses=list(account.additional_email_addresses),
             )
-            self._apply_account_fields(account, fields or {})
+            apply_account_fields(account, fields or {})
             self.accounts[account.id] = account
             old_refs = (account.bill_to_id, account.sold_to_id)
             account.bill_to_id = bill_to_contact_id or account.bill_to_id
@@ -571,18 +520,3 @@ class EmulatorState:
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
-
-
-def _attr_of(v1_name: str) -> str:
-    return CONTACT_INPUT_NAMES[v1_name.lower()]
-
-
-def _email_list(value: Any) -> list[str]:
-    # v1 takes a list, Object Query shows a comma-separated string; accept both.
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return list(value)
-    raise StateError(INVALID_VALUE, "Field 'additionalEmailAddresses' must be a list of emails.")

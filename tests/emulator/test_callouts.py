@@ -258,7 +258,7 @@ def test_duplicated_callouts_arrive_twice_with_the_same_notification_id(
 def test_reordered_callouts_arrive_out_of_order(
     zuora: EmulatorHandle, receiver: CalloutReceiver
 ) -> None:
-    zuora.set_faults(callout_reorder=True, callout_reorder_window=1.0)
+    zuora.set_faults(callout_reorder=True, callout_reorder_window=2.0)
     zuora.add_notification_definition(
         eventTypeName="ContactUpdated",
         calloutBaseurl=receiver.url,

@@ -83,7 +83,7 @@ def test_api_call_with_unknown_token_gets_401(zuora: EmulatorHandle) -> None:
 
 
 def test_token_stops_working_after_its_lifetime() -> None:
-    with running_emulator(token_lifetime=1) as zuora, api_client(zuora) as api:
+    with running_emulator(token_lifetime=3) as zuora, api_client(zuora) as api:
         assert api.get("/object-query/accounts").status_code == 200
         wait_until(lambda: api.get("/object-query/accounts").status_code == 401, 30, "token expiry")
         assert token_for(zuora)  # a new token can be fetched at once

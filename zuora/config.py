@@ -73,7 +73,11 @@ class ZuoraConfig:
     read_timeout: float = 30.0
     # Zuora allows 40 concurrent requests per tenant (80 for Object Query);
     # staying well below leaves room for other integrations of the tenant.
+    # Process-wide: clients with the same base_url, entity_id and cap share it.
     max_concurrency: int = 10
+    # Both bound one request (one page of a list), counting the first attempt;
+    # a wait that would end past the deadline is not started, and the error
+    # (with its retry_after) goes to the caller instead.
     max_attempts: int = 5
     retry_deadline: float = 60.0
     # Full-jitter backoff: attempt n waits uniform(0, min(max_backoff, backoff_base * 2**(n-1))).

@@ -34,7 +34,7 @@ DIGITS = re.compile(r"\A[0-9]+\Z")
 
 
 def read_body(request: HttpRequest, *, limit: int) -> bytes:
-    """The raw body, refusing more than `limit` bytes without reading past them."""
+    """The raw body, refusing more than `limit` bytes; reads at most one byte past the limit."""
     declared = str(request.META.get("CONTENT_LENGTH") or "").strip()
     if declared:
         if not DIGITS.match(declared):

@@ -10,6 +10,8 @@ PYTEST_ARGS ?=
 .PHONY: help
 help:
 	@echo "make test    create .venv, install, run the test suite (DATABASE_URL picks the database)"
+	@echo "make demo    the whole mechanism end to end against the emulator, with a report"
+	@echo "make run     the service (web, worker, sweeper, reconciler) until Ctrl-C"
 	@echo "make lint    ruff lint and format check, and a check for missing migrations"
 	@echo "make lock    re-resolve constraints.txt from pyproject.toml"
 
@@ -32,6 +34,14 @@ install: $(INSTALLED)
 .PHONY: test
 test: $(INSTALLED)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: demo
+demo: $(INSTALLED)
+	$(PY) -m launcher.demo $(DEMO_ARGS)
+
+.PHONY: run
+run: $(INSTALLED)
+	$(PY) -m launcher.run $(RUN_ARGS)
 
 .PHONY: lint
 lint: $(INSTALLED)

@@ -27,7 +27,9 @@ def request(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> bo
     """
     if not request_sync(kind=kind, zuora_id=zuora_id, now=now):
         return False
-    transaction.on_commit(lambda: enqueue(kind=kind, zuora_id=zuora_id))
+    # Robust: the pending row is committed, so a failed enqueue loses nothing
+    # (the sweeper re-enqueues overdue syncs) and must not fail the caller.
+    transaction.on_commit(lambda: enqueue(kind=kind, zuora_id=zuora_id), robust=True)
     return True
 
 

@@ -23,12 +23,26 @@ def upsert_by_zuora_id(model: type[models.Model], values: dict[str, Any]) -> Ups
     """Create or update the row with `values["zuora_id"]`, unless it holds newer data."""
     opts = model._meta
     table = connection.ops.quote_name(opts.db_table)
-    fields = [opts.get_field(name) for name in values]
+    updated = [opts.get_field(name) for name in values]
+    # A new row also gets the model's defaults for the fields the sync does
+    # not own (the ORM applies those, not the database).
+    defaults = [
+        field
+        for field in opts.concrete_fields
+        if field.name not in values and not field.primary_key
+    ]
+    fields = updated + defaults
     columns = [connection.ops.quote_name(field.column) for field in fields]
-    params = [field.get_db_prep_save(values[field.name], connection) for field in fields]
+    params = [
+        field.get_db_prep_save(
+            values[field.name] if field.name in values else field.get_default(), connection
+        )
+        for field in fields
+    ]
+    quoted = [connection.ops.quote_name(field.column) for field in updated]
     updates = ", ".join(
         f"{column} = excluded.{column}"
-        for field, column in zip(fields, columns, strict=True)
+        for field, column in zip(updated, quoted, strict=True)
         if field.name != "zuora_id"
     )
     guard = connection.ops.quote_name(opts.get_field("zuora_updated_at").column)

@@ -9,6 +9,7 @@ from django.test import override_settings
 
 from billing.models import BillingAccount, CalloutReceipt, PendingSync
 from config.environment import CalloutCredential
+from launcher.callouts import callout_definitions
 from tests.sync.conftest import differences, new_account
 from tests.sync.test_workers import start_worker
 from zuora_emulator.testing import EmulatorHandle, wait_until
@@ -16,37 +17,14 @@ from zuora_emulator.testing import EmulatorHandle, wait_until
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CREDENTIAL = CalloutCredential("zuora", "callout-secret-5d1e")
-ACCOUNT_EVENTS = ("AccountCreated", "AccountUpdated", "AccountBillToSoldToChanged")
-CONTACT_EVENTS = ("ContactCreated", "ContactUpdated", "ContactDeleted")
 
 
-def route_callouts(zuora: EmulatorHandle, base_url: str, *, preemptive: bool = False) -> None:
+def route_callouts(zuora: EmulatorHandle, base_url: str) -> None:
     """Configure the callouts as docs/zuora_callouts.md tells a Zuora admin to."""
-    auth = {
-        "calloutAuth": {
-            "username": CREDENTIAL.username,
-            "password": CREDENTIAL.password,
-            "preemptive": preemptive,
-        },
-        "requiredAuth": True,
-    }
-    for event in ACCOUNT_EVENTS:
-        zuora.add_notification_definition(
-            eventTypeName=event,
-            calloutBaseurl=f"{base_url}/api/v1/zuora/callouts/sync_account",
-            calloutParams={"AccountId": "{{DataSource.Account.Id}}"},
-            **auth,
-        )
-    for event in CONTACT_EVENTS:
-        zuora.add_notification_definition(
-            eventTypeName=event,
-            calloutBaseurl=f"{base_url}/api/v1/zuora/callouts/sync_account_contact",
-            calloutParams={
-                "ContactId": "{{DataSource.Contact.Id}}",
-                "AccountId": "{{DataSource.Account.Id}}",
-            },
-            **auth,
-        )
+    for definition in callout_definitions(
+        base_url, username=CREDENTIAL.username, password=CREDENTIAL.password
+    ):
+        zuora.add_notification_definition(**definition)
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Starting the whole service on one machine: `make run` and `make demo`."""

@@ -1,0 +1,186 @@
+"""The service's processes on one machine: emulator, web, workers, sweeper, reconciler."""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from launcher.callouts import callout_definitions
+from launcher.processes import ROOT, Supervisor, free_port, manage, python_command
+
+
+@dataclass
+class StackConfig:
+    """What to start and where; defaults suit a laptop (SQLite, one worker)."""
+
+    var_dir: Path = ROOT / "var"
+    database_url: str = ""
+    web_port: int = 8000
+    web_workers: int = 2
+    workers: int = 1
+    worker_interval: float = 0.2
+    emulator: bool = True
+    emulator_port: int = 8081
+    emulator_accounts: int = 50
+    seed: int = 7
+    # Zuora itself, when not emulated.
+    zuora_base_url: str = ""
+    zuora_client_id: str = ""
+    zuora_client_secret: str = ""
+    callout_username: str = "zuora"
+    callout_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    reconcile_interval: float = 300.0
+    sweep_interval: float = 10.0
+    extra_environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}"
+
+    @property
+    def emulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.emulator_port}"
+
+
+class Stack:
+    """Starts and stops every process of the service, in order."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        if config.emulator:
+            config.zuora_base_url = config.emulator_url
+            config.zuora_client_id = config.zuora_client_id or f"emulator-client-{config.seed}"
+            config.zuora_client_secret = config.zuora_client_secret or secrets.token_hex(16)
+        self.supervisor = Supervisor(self.environment(), config.var_dir / "logs")
+
+    def environment(self) -> dict[str, str]:
+        config = self.config
+        metrics_dir = config.var_dir / "metrics"
+        environment = {
+            **os.environ,
+            "DEBUG": "1",
+            "LOG_FORMAT": "json",
+            "ZUORA_BASE_URL": config.zuora_base_url,
+            "ZUORA_CLIENT_ID": config.zuora_client_id,
+            "ZUORA_CLIENT_SECRET": config.zuora_client_secret,
+            "ZUORA_CALLOUT_CREDENTIALS": f"{config.callout_username}:{config.callout_password}",
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            "PORTAL_BASE_URL": config.web_url,
+            **config.extra_environment,
+        }
+        if config.database_url:
+            environment["DATABASE_URL"] = config.database_url
+        return environment
+
+    def start(self, *, backfill: bool = True) -> None:
+        """Start everything; returns once the web server and the emulator answer."""
+        config = self.config
+        # The processes of one run share this directory for /metrics.
+        metrics_dir = config.var_dir / "metrics"
+        metrics_dir.mkdir(parents=True, exist_ok=True)
+        for stale in metrics_dir.glob("*.db"):
+            stale.unlink()
+        if config.emulator:
+            self._start_emulator()
+        self.supervisor.run("migrate", manage("migrate", "--no-input", "-v", "0"))
+        self.supervisor.run(
+            "collectstatic", manage("collectstatic", "--no-input", "-v", "0", "--clear")
+        )
+        if config.emulator:
+            self.route_callouts()
+        if backfill:
+            self.supervisor.run("backfill", manage("zuora_sync", "--full"))
+        self._start_web()
+        for number in range(config.workers):
+            self.supervisor.start(
+                f"worker-{number + 1}",
+                manage(
+                    "db_worker",
+                    "--no-reload",
+                    "--no-startup-delay",
+                    "--interval",
+                    str(config.worker_interval),
+                    "--worker-id",
+                    f"worker-{number + 1}-{secrets.token_hex(4)}",
+                ),
+            )
+        self.supervisor.start(
+            "sweeper", manage("sync_sweeper", "--loop", "--interval", str(config.sweep_interval))
+        )
+        self.supervisor.start(
+            "reconciler",
+            manage("zuora_sync", "--watch", "--interval", str(config.reconcile_interval)),
+        )
+
+    def _start_emulator(self) -> None:
+        config = self.config
+        self.supervisor.start(
+            "emulator",
+            python_command(
+                "-m",
+                "zuora_emulator",
+                "--port",
+                str(config.emulator_port),
+                "--seed",
+                str(config.seed),
+                "--accounts",
+                str(config.emulator_accounts),
+                "--client-id",
+                config.zuora_client_id,
+                "--client-secret",
+                config.zuora_client_secret,
+                "--callout-interval",
+                "2",
+                "--log-level",
+                "warning",
+            ),
+        )
+        self.supervisor.wait_for_http("emulator", f"{config.emulator_url}/_emulator/health")
+
+    def _start_web(self) -> None:
+        config = self.config
+        self.supervisor.start(
+            "web",
+            [
+                str(Path(python_command()[0]).with_name("granian")),
+                "--interface",
+                "wsgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(config.web_port),
+                "--workers",
+                str(config.web_workers),
+                "--static-path-route",
+                "/static",
+                "--static-path-mount",
+                str(ROOT / "var" / "static"),
+                "--no-ws",
+                "config.wsgi:application",
+            ],
+        )
+        self.supervisor.wait_for_http("web", f"{config.web_url}/healthz")
+
+    def route_callouts(self) -> None:
+        """Point the emulator's notification definitions at our endpoints."""
+        config = self.config
+        for definition in callout_definitions(
+            config.web_url, username=config.callout_username, password=config.callout_password
+        ):
+            httpx.post(
+                f"{config.emulator_url}/_emulator/notification-definitions",
+                json=definition,
+                timeout=10,
+            ).raise_for_status()
+
+    def stop(self) -> None:
+        self.supervisor.stop()
+
+
+def pick_ports(config: StackConfig) -> StackConfig:
+    """Use free ports instead of the defaults (tests, and a demo beside a running service)."""
+    config.web_port = free_port()
+    config.emulator_port = free_port()
+    return config

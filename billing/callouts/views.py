@@ -19,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from billing.callouts import authentication, payload
 from billing.callouts.parameters import CalloutTarget, account_target, contact_target
 from billing.callouts.rejections import CalloutRejected
+from billing.metrics import CALLOUTS
 from billing.models import SyncKind
 from billing.sync.queue import record_callout
 
@@ -50,6 +51,7 @@ def _receive(request: HttpRequest, kind: SyncKind, read_target: TargetReader) ->
     try:
         target = _accepted_target(request, read_target)
     except CalloutRejected as rejection:
+        CALLOUTS.labels(kind=str(kind), outcome=rejection.outcome).inc()
         logger.info(
             "callout refused: kind=%s outcome=%s status=%d request_id=%s",
             kind,
@@ -70,6 +72,7 @@ def _receive(request: HttpRequest, kind: SyncKind, read_target: TargetReader) ->
             source_address=str(address) if address is not None else None,
         )
     except DatabaseFailure:
+        CALLOUTS.labels(kind=str(kind), outcome="database_unavailable").inc()
         # django.db.Error: OperationalError and the like, but also InterfaceError
         # (a closed connection), which is not a DatabaseError.
         logger.exception(
@@ -83,6 +86,7 @@ def _receive(request: HttpRequest, kind: SyncKind, read_target: TargetReader) ->
             error="The callout could not be recorded; it will be accepted when retried.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
+    CALLOUTS.labels(kind=str(kind), outcome="recorded").inc()
     logger.info(
         "callout recorded: kind=%s zuora_id=%s outcome=recorded request_id=%s",
         kind,

@@ -57,3 +57,15 @@ def test_metrics_show_queue_state_and_oldest_pending_age(client: Client) -> None
     assert "zuora_sync_oldest_pending_age_seconds" in body
     assert "zuora_client_requests_total" in body or "zuora_client_requests" in body
     assert "zuora_sync_sync_duration_seconds" in body
+
+
+@pytest.mark.django_db
+def test_metrics_count_callouts_by_kind_and_outcome(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    from config.environment import CalloutCredential
+
+    settings.ZUORA_CALLOUT_CREDENTIALS = (CalloutCredential("zuora", "pw"),)
+    client.post("/api/v1/zuora/callouts/sync_account", {"AccountId": zuora_id()})
+
+    body = client.get("/metrics").content.decode()
+
+    assert 'zuora_sync_callouts_total{kind="account",outcome="unauthenticated"}' in body

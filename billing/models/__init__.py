@@ -10,6 +10,12 @@ from billing.models.accounts import (
     MembershipRole,
     zuora_id_validator,
 )
+from billing.models.reconciliation import (
+    PassKind,
+    PassPhase,
+    PassState,
+    ReconciliationRun,
+)
 from billing.models.sync import CalloutReceipt, PendingSync, SyncKind, SyncState
 
 __all__ = [
@@ -21,7 +27,11 @@ __all__ = [
     "CalloutReceipt",
     "MembershipProvenance",
     "MembershipRole",
+    "PassKind",
+    "PassPhase",
+    "PassState",
     "PendingSync",
+    "ReconciliationRun",
     "SyncKind",
     "SyncState",
     "zuora_id_validator",

@@ -1,0 +1,308 @@
+"""Full and incremental reconciliation passes over Zuora's Object Query API.
+
+Both read accounts (Bill-To and Sold-To expanded) and then contacts, page by
+page in ascending `updatedDate`, and write each page in one transaction
+through reconcile.py, the code path the callout tasks use. A page's last
+`updatedDate` is recorded with it, so an interrupted pass resumes there
+(re-reading with `GE` is safe: the stale-write guard applies ties).
+
+An incremental pass starts at the stored watermark minus a lookback, because
+Zuora does not bump `updatedDate` for every change and several changes share
+one second. A full pass reads everything, so it also repairs changes that
+never bumped `updatedDate`, and it hands every local object it did not see to
+the sync queue, which deletes what Zuora no longer has.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import batched
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from billing.models import (
+    BillingAccount,
+    BillingAccountContact,
+    PassKind,
+    PassPhase,
+    PassState,
+    ReconciliationRun,
+    SyncKind,
+)
+from billing.sync import queue
+from billing.sync.reconcile import ReconcileResult, reconcile_account, reconcile_contact
+from billing.sync.runs import begin_pass, describe_error
+from billing.sync.zuora_access import zuora_client
+from zuora import ZuoraAccount, ZuoraClient, ZuoraContact, ZuoraNotFound
+from zuora.query import MAX_PAGE_SIZE
+
+logger = logging.getLogger(__name__)
+
+# Before anything Zuora holds: a full pass reads "updated since" this, which
+# keeps it in ascending updatedDate order and so resumable like an increment.
+BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+
+# Local objects not seen by a full pass are queued in transactions of this many.
+GONE_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a pass stands, after each page it wrote."""
+
+    kind: PassKind
+    phase: PassPhase
+    pages: int
+    objects: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class NoWatermark(Exception):
+    """No pass has finished yet: run a full pass first, or give the time to read from."""
+
+
+def run_full_pass(
+    *, progress: ProgressCallback | None = None, page_size: int = MAX_PAGE_SIZE
+) -> ReconciliationRun:
+    """Import or compare every account and contact; resumes an interrupted full pass."""
+    run = begin_pass(PassKind.FULL, resume=True, new_since=lambda: BEGINNING)
+    return _Pass(run, progress=progress, page_size=page_size).execute()
+
+
+def run_incremental_pass(
+    *,
+    since: datetime | None = None,
+    progress: ProgressCallback | None = None,
+    page_size: int = MAX_PAGE_SIZE,
+) -> ReconciliationRun:
+    """Reconcile what changed in Zuora since `since`, or since the stored watermark.
+
+    Without `since`, an interrupted incremental pass is resumed; raises
+    NoWatermark when no pass has ever finished.
+    """
+    if since is None:
+        run = begin_pass(PassKind.INCREMENTAL, resume=True, new_since=_watermark_or_fail)
+    else:
+        run = begin_pass(PassKind.INCREMENTAL, resume=False, new_since=lambda: since)
+    return _Pass(run, progress=progress, page_size=page_size).execute()
+
+
+def stored_watermark() -> datetime | None:
+    """Where the next incremental pass reads from, lookback included; None before any pass."""
+    finished = ReconciliationRun.objects.filter(
+        kind__in=[PassKind.FULL, PassKind.INCREMENTAL], state=PassState.FINISHED
+    )
+    if not finished.exists():
+        return None
+    marks = finished.aggregate(
+        accounts=Max("accounts_watermark"), contacts=Max("contacts_watermark")
+    )
+    # Accounts and contacts have their own watermarks; reading both from the
+    # earlier one re-reads a little more and misses nothing.
+    known = [mark for mark in marks.values() if mark is not None]
+    if len(known) < len(marks):
+        return BEGINNING  # a finished pass saw none of that kind: read them all
+    return min(known) - timedelta(seconds=settings.ZUORA_SYNC_LOOKBACK_SECONDS)
+
+
+def _watermark_or_fail() -> datetime:
+    since = stored_watermark()
+    if since is None:
+        raise NoWatermark(
+            "no reconciliation pass has finished yet: run a full pass first "
+            "(zuora_sync --full), or give the time to read from (--since)"
+        )
+    return since
+
+
+def full_pass_due(*, now: datetime | None = None) -> bool:
+    """Whether the watch loop should run a full comparison rather than an increment."""
+    every = settings.ZUORA_SYNC_FULL_EVERY
+    last = (
+        ReconciliationRun.objects.filter(kind=PassKind.FULL, state=PassState.FINISHED)
+        .order_by("-finished_at")
+        .values_list("finished_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return True
+    if not every:
+        return False
+    return (now or timezone.now()) - last >= timedelta(seconds=every)
+
+
+class _Pass:
+    """One session of a pass: from its recorded phase and watermarks to the end."""
+
+    def __init__(
+        self, run: ReconciliationRun, *, progress: ProgressCallback | None, page_size: int
+    ) -> None:
+        self.run = run
+        self.progress = progress
+        self.page_size = page_size
+        self.client: ZuoraClient = zuora_client()
+        self._calls_before = run.zuora_calls
+        self._calls_at_start = _total_calls(self.client)
+        self.pages = 0
+
+    def execute(self) -> ReconciliationRun:
+        run = self.run
+        try:
+            if run.phase == PassPhase.ACCOUNTS:
+                self._accounts()
+                self._next_phase(PassPhase.CONTACTS)
+            if run.phase == PassPhase.CONTACTS:
+                self._contacts()
+                self._next_phase(PassPhase.GONE if run.kind == PassKind.FULL else PassPhase.DONE)
+            if run.phase == PassPhase.GONE:
+                self._request_gone()
+                self._next_phase(PassPhase.DONE)
+        except BaseException as error:
+            # Interrupted (Zuora, the database, a signal): keep the progress for a resume.
+            try:
+                self._record(state=PassState.FAILED, error=describe_error(error))
+            except DatabaseError:
+                logger.exception("could not record the failed pass", extra={"run": run.pk})
+            raise
+        self._record(state=PassState.FINISHED, finished_at=timezone.now())
+        logger.info(
+            "reconciliation pass finished",
+            extra={
+                "run": run.pk,
+                "kind": run.kind,
+                "accounts_read": run.accounts_read,
+                "contacts_read": run.contacts_read,
+                "zuora_calls": run.zuora_calls,
+            },
+        )
+        return run
+
+    def _resume_point(self, watermark: datetime | None) -> datetime:
+        since = self.run.since or BEGINNING
+        return max(since, watermark) if watermark is not None else since
+
+    def _accounts(self) -> None:
+        accounts = self.client.iter_accounts(
+            updated_since=self._resume_point(self.run.accounts_watermark),
+            expand_contacts=True,
+            page_size=self.page_size,
+        )
+        for page in batched(accounts, self.page_size):
+            synced_at = timezone.now()
+            with transaction.atomic():
+                for account in page:
+                    self._tally(reconcile_account(account, synced_at=synced_at))
+                self.run.accounts_read += len(page)
+                self.run.accounts_watermark = _latest(self.run.accounts_watermark, page)
+                self._save_progress()
+            self._report(PassPhase.ACCOUNTS, self.run.accounts_read)
+
+    def _contacts(self) -> None:
+        contacts = self.client.iter_contacts(
+            updated_since=self._resume_point(self.run.contacts_watermark),
+            page_size=self.page_size,
+        )
+        for page in batched(contacts, self.page_size):
+            account_pks = _local_account_pks(contact.account_id for contact in page)
+            # Accounts created in Zuora after the accounts phase read past them:
+            # fetch them now (outside the transaction), so no contact is dropped.
+            owners = self._fetch_accounts(
+                {c.account_id for c in page if c.account_id and c.account_id not in account_pks}
+            )
+            synced_at = timezone.now()
+            with transaction.atomic():
+                for owner in owners:
+                    self._tally(reconcile_account(owner, synced_at=synced_at))
+                account_pks |= _local_account_pks(owner.id for owner in owners)
+                for contact in page:
+                    account_pk = account_pks.get(contact.account_id or "")
+                    if account_pk is None:
+                        # Its account is gone from Zuora: the contact went with it.
+                        continue
+                    self._tally(
+                        reconcile_contact(contact, account_pk=account_pk, synced_at=synced_at)
+                    )
+                self.run.contacts_read += len(page)
+                self.run.contacts_watermark = _latest(self.run.contacts_watermark, page)
+                self._save_progress()
+            self._report(PassPhase.CONTACTS, self.run.contacts_read)
+
+    def _fetch_accounts(self, zuora_ids: set[str]) -> list[ZuoraAccount]:
+        owners = []
+        for zuora_id in sorted(zuora_ids):
+            try:
+                owners.append(self.client.get_account(zuora_id))
+            except ZuoraNotFound:
+                continue
+        return owners
+
+    def _request_gone(self) -> None:
+        """Queue every local object this pass did not see; the queue deletes what 404s."""
+        started = self.run.started_at
+        unseen = Q(last_synced_at__lt=started) | Q(last_synced_at__isnull=True)
+        accounts = BillingAccount.objects.filter(unseen)
+        # A contact of an account that is gone goes with the account's delete.
+        contacts = BillingAccountContact.objects.filter(unseen).filter(
+            billing_account__last_synced_at__gte=started
+        )
+        for kind, rows in ((SyncKind.ACCOUNT, accounts), (SyncKind.CONTACT, contacts)):
+            zuora_ids = rows.order_by("pk").values_list("zuora_id", flat=True)
+            for batch in batched(zuora_ids.iterator(chunk_size=GONE_BATCH), GONE_BATCH):
+                with transaction.atomic():
+                    for zuora_id in batch:
+                        queue.request(kind=kind, zuora_id=zuora_id)
+                    self.run.syncs_requested += len(batch)
+                    self._save_progress()
+                self._report(PassPhase.GONE, self.run.syncs_requested)
+
+    def _tally(self, result: ReconcileResult) -> None:
+        self.run.accounts_written += result.accounts_written
+        self.run.contacts_written += result.contacts_written
+        self.run.syncs_requested += len(result.follow_ups)
+
+    def _next_phase(self, phase: PassPhase) -> None:
+        self.run.phase = phase
+        self._save_progress()
+
+    def _save_progress(self) -> None:
+        self.run.heartbeat_at = timezone.now()
+        self.run.zuora_calls = self._calls_before + _total_calls(self.client) - self._calls_at_start
+        self.run.save()
+
+    def _record(self, **changes: object) -> None:
+        for name, value in changes.items():
+            setattr(self.run, name, value)
+        self._save_progress()
+
+    def _report(self, phase: PassPhase, objects: int) -> None:
+        self.pages += 1
+        if self.progress is not None:
+            self.progress(
+                Progress(
+                    kind=PassKind(self.run.kind), phase=phase, pages=self.pages, objects=objects
+                )
+            )
+
+
+def _latest(
+    watermark: datetime | None, page: Iterable[ZuoraAccount | ZuoraContact]
+) -> datetime | None:
+    stamps = [item.updated_date for item in page if item.updated_date is not None]
+    if watermark is not None:
+        stamps.append(watermark)
+    return max(stamps, default=None)
+
+
+def _local_account_pks(zuora_ids: Iterable[str | None]) -> dict[str, int]:
+    wanted = {zuora_id for zuora_id in zuora_ids if zuora_id}
+    return dict(BillingAccount.objects.filter(zuora_id__in=wanted).values_list("zuora_id", "pk"))
+
+
+def _total_calls(client: ZuoraClient) -> int:
+    return sum(client.call_counts().values())

@@ -1,0 +1,1 @@
+"""Operations: full and incremental passes, the check, missing accounts, status."""

@@ -108,3 +108,41 @@ class Customer(AbstractBaseUser, PermissionsMixin):
     @property
     def email_verified(self) -> bool:
         return self.email_verified_at is not None
+
+
+class ProvisioningAction(models.TextChoices):
+    CREATED_CUSTOMER = "created_customer", "Created the customer"
+    GRANTED = "granted", "Granted access"
+    ACTIVATED = "activated", "Activated access"
+    WITHDRAWN = "withdrawn", "Withdrew access"
+    SKIPPED = "skipped", "Skipped provisioning"
+    EMAIL_SENT = "email_sent", "Sent a set-password link"
+    EMAIL_FAILED = "email_failed", "Could not send a set-password link"
+
+
+class ProvisioningEvent(models.Model):
+    """One thing Sold-To provisioning did, and why: the audit trail shown in the admin."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=16, choices=ProvisioningAction.choices)
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="provisioning_events",
+    )
+    billing_account = models.ForeignKey(
+        "billing.BillingAccount",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="provisioning_events",
+    )
+    reason = models.CharField(max_length=255)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} at {self.at:%Y-%m-%d %H:%M:%S}"

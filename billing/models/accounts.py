@@ -8,6 +8,7 @@ convention), never NULL.
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 
 ZUORA_ID_PATTERN = r"\A[0-9a-f]{32}\Z"
 
@@ -58,6 +59,14 @@ class BillingAccount(models.Model):
     )
     last_synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    sold_to_provisioning_problem = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Why the Sold-To contact could not be given portal access; empty when it was.",
+    )
+    sold_to_provisioning_problem_at = models.DateTimeField(
+        "Sold-To provisioning problem since", null=True, blank=True
+    )
 
     class Meta:
         ordering = ["account_number"]
@@ -145,6 +154,15 @@ class BillingAccountMembership(models.Model):
         blank=True,
         help_text="What granted it: the sync, or the administrator who did.",
     )
+    activated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        default=timezone.now,
+        help_text=(
+            "When the access began. Empty while it waits for the customer to confirm "
+            "their email address."
+        ),
+    )
 
     class Meta:
         ordering = ["billing_account_id", "customer_id"]
@@ -157,3 +175,7 @@ class BillingAccountMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} on {self.billing_account}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.activated_at is not None

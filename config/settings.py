@@ -120,6 +120,50 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The customer portal and Sold-To provisioning: a synced account's Sold-To
+# contact becomes a customer, invited by email to set a password.
+SOLD_TO_PROVISIONING_ENABLED = _setting(
+    lambda: parse_bool(
+        "SOLD_TO_PROVISIONING_ENABLED", read(env, "SOLD_TO_PROVISIONING_ENABLED"), default=True
+    ),
+    True,
+)
+_portal_base_url = read(env, "PORTAL_BASE_URL") or ""
+PORTAL_BASE_URL_FROM_ENVIRONMENT = bool(_portal_base_url)
+PORTAL_BASE_URL = (_portal_base_url or "http://localhost:8000").rstrip("/")
+LOGIN_URL = "customers:sign-in"
+LOGIN_REDIRECT_URL = "customers:billing-accounts"
+LOGOUT_REDIRECT_URL = "customers:sign-in"
+
+# Outgoing mail: SMTP when EMAIL_HOST is set, else printed to the console.
+_email_host = read(env, "EMAIL_HOST") or ""
+MAILERS = {
+    "default": (
+        {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": _email_host,
+                "port": _setting(
+                    lambda: parse_int(
+                        "EMAIL_PORT", read(env, "EMAIL_PORT"), default=587, minimum=1
+                    ),
+                    587,
+                ),
+                "username": read(env, "EMAIL_HOST_USER") or "",
+                "password": env.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": _setting(
+                    lambda: parse_bool("EMAIL_USE_TLS", read(env, "EMAIL_USE_TLS"), default=True),
+                    True,
+                ),
+                "timeout": 30,
+            },
+        }
+        if _email_host
+        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    )
+}
+DEFAULT_FROM_EMAIL = read(env, "DEFAULT_FROM_EMAIL") or "billing@localhost"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -9,4 +9,5 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),
     path("api/v1/zuora/callouts/", include("billing.callouts.urls")),
+    path("portal/", include("customers.urls")),
 ]

@@ -1,0 +1,115 @@
+"""Set-password links: the invitation, the address confirmation and a new link on request.
+
+All three carry Django's password-reset token. Following one and choosing a
+password proves that the person reads mail at the address, and leaves them
+the only one who knows the account's password.
+"""
+
+import logging
+import smtplib
+from enum import StrEnum
+
+from django.conf import settings
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from customers.email_address import customers_with_email
+from customers.models import Customer, ProvisioningAction, ProvisioningEvent
+
+logger = logging.getLogger(__name__)
+
+
+class SetPasswordTokenGenerator(PasswordResetTokenGenerator):
+    """Django's reset token, minus the last sign-in.
+
+    Signing in must not kill a confirmation link the customer has not followed
+    yet; setting a password (the hash changes) still makes every link single-use.
+    """
+
+    key_salt = "customers.invitations.SetPasswordTokenGenerator"
+
+    def _make_hash_value(self, user: Customer, timestamp: int) -> str:  # type: ignore[override]
+        return f"{user.pk}{user.password}{timestamp}{user.email}{user.email_verified_at}"
+
+
+set_password_tokens = SetPasswordTokenGenerator()
+
+
+class LinkPurpose(StrEnum):
+    INVITATION = "invitation"
+    ADDRESS_CONFIRMATION = "address_confirmation"
+    NEW_LINK = "new_link"
+
+
+SUBJECTS = {
+    LinkPurpose.INVITATION: "You have been given access to your billing account",
+    LinkPurpose.ADDRESS_CONFIRMATION: "Confirm your email address to access your billing account",
+    LinkPurpose.NEW_LINK: "Your link to set a password",
+}
+
+
+def purpose_for(customer: Customer) -> LinkPurpose:
+    """Invite who has never set a password; ask the others to confirm their address."""
+    if customer.has_usable_password():
+        return LinkPurpose.ADDRESS_CONFIRMATION
+    return LinkPurpose.INVITATION
+
+
+def set_password_url(customer: Customer) -> str:
+    """An absolute link to the set-password page, valid until used or expired."""
+    path = reverse(
+        "customers:set-password",
+        kwargs={
+            "uidb64": urlsafe_base64_encode(force_bytes(customer.pk)),
+            "token": set_password_tokens.make_token(customer),
+        },
+    )
+    return f"{settings.PORTAL_BASE_URL}{path}"
+
+
+def send_set_password_link(*, customer_id: int, purpose: LinkPurpose) -> bool:
+    """Email an active customer a set-password link; records the attempt, never raises on SMTP."""
+    customer = Customer.objects.filter(pk=customer_id, is_active=True).first()
+    if customer is None:
+        return False
+    body = render_to_string(
+        "customers/email/set_password_link.txt",
+        {
+            "purpose": str(purpose),
+            "customer": customer,
+            "link": set_password_url(customer),
+            "valid_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),
+            "new_link_url": f"{settings.PORTAL_BASE_URL}{reverse('customers:request-link')}",
+        },
+    )
+    try:
+        send_mail(SUBJECTS[purpose], body, None, [customer.email])
+    except (smtplib.SMTPException, OSError):
+        logger.exception(
+            "could not send a set-password link",
+            extra={"customer_id": customer.pk, "purpose": str(purpose)},
+        )
+        ProvisioningEvent.objects.create(
+            action=ProvisioningAction.EMAIL_FAILED,
+            customer=customer,
+            reason=f"{purpose.replace('_', ' ').capitalize()}: the mail server refused it.",
+        )
+        return False
+    ProvisioningEvent.objects.create(
+        action=ProvisioningAction.EMAIL_SENT,
+        customer=customer,
+        reason=f"{purpose.replace('_', ' ').capitalize()}.",
+    )
+    return True
+
+
+def send_new_link(*, email: str) -> None:
+    """Someone asked for a new link for this address: mail it there, if a customer has it."""
+    for customer_id in (
+        customers_with_email(email).filter(is_active=True).values_list("pk", flat=True)
+    ):
+        send_set_password_link(customer_id=customer_id, purpose=LinkPurpose.NEW_LINK)

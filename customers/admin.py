@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 
 from billing.models import BillingAccountMembership
-from customers.models import Customer, CustomerOrigin
+from customers.models import Customer, CustomerOrigin, ProvisioningEvent
 
 
 class CustomerCreationForm(UserCreationForm):
@@ -24,7 +24,21 @@ class MembershipInline(admin.TabularInline):
     model = BillingAccountMembership
     extra = 0
     autocomplete_fields = ["billing_account"]
+    fields = ["billing_account", "role", "provenance", "granted_at", "granted_by", "activated_at"]
     readonly_fields = ["granted_at"]
+
+
+class ProvisioningEventInline(admin.TabularInline):
+    model = ProvisioningEvent
+    fk_name = "customer"
+    extra = 0
+    fields = ["at", "action", "billing_account", "reason"]
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
 
 
 @admin.register(Customer)
@@ -36,7 +50,7 @@ class CustomerAdmin(UserAdmin):
     list_filter = ["is_active", "is_staff", "origin"]
     search_fields = ["email", "first_name", "last_name"]
     readonly_fields = ["date_joined", "last_login"]
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, ProvisioningEventInline]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),
@@ -65,3 +79,28 @@ class CustomerAdmin(UserAdmin):
         if not change:
             obj.origin = CustomerOrigin.ADMIN
         super().save_model(request, obj, form, change)
+
+
+@admin.register(ProvisioningEvent)
+class ProvisioningEventAdmin(admin.ModelAdmin):
+    """The audit trail of Sold-To provisioning: read-only."""
+
+    list_display = ["at", "action", "customer", "billing_account", "reason"]
+    list_filter = ["action"]
+    search_fields = [
+        "customer__email",
+        "billing_account__account_number",
+        "=billing_account__zuora_id",
+        "reason",
+    ]
+    list_select_related = ["customer", "billing_account"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

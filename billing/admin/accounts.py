@@ -24,7 +24,25 @@ class MembershipInline(admin.TabularInline):
     model = BillingAccountMembership
     extra = 0
     autocomplete_fields = ["customer"]
+    fields = ["customer", "role", "provenance", "granted_at", "granted_by", "activated_at"]
     readonly_fields = ["granted_at"]
+
+
+class ProvisioningProblemFilter(admin.SimpleListFilter):
+    title = "Sold-To provisioning"
+    parameter_name = "provisioning"
+
+    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+        return [("problem", "Has a problem"), ("ok", "No problem")]
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[BillingAccount]
+    ) -> QuerySet[BillingAccount]:
+        if self.value() == "problem":
+            return queryset.exclude(sold_to_provisioning_problem="")
+        if self.value() == "ok":
+            return queryset.filter(sold_to_provisioning_problem="")
+        return queryset
 
 
 @admin.register(BillingAccount)
@@ -38,8 +56,9 @@ class BillingAccountAdmin(admin.ModelAdmin):
         "sold_to_contact",
         "zuora_updated_at",
         "last_synced_at",
+        "sold_to_provisioning_problem",
     ]
-    list_filter = ["status", "currency", "batch"]
+    list_filter = ["status", "currency", "batch", ProvisioningProblemFilter]
     search_fields = [
         "=zuora_id",
         "account_number",
@@ -48,7 +67,13 @@ class BillingAccountAdmin(admin.ModelAdmin):
         "contacts__personal_email",
         "=contacts__zuora_id",
     ]
-    readonly_fields = ["zuora_updated_at", "last_synced_at", "created_at"]
+    readonly_fields = [
+        "zuora_updated_at",
+        "last_synced_at",
+        "created_at",
+        "sold_to_provisioning_problem",
+        "sold_to_provisioning_problem_at",
+    ]
     list_select_related = ["bill_to_contact", "sold_to_contact"]
     inlines = [ContactInline, MembershipInline]
 
@@ -94,8 +119,16 @@ class BillingAccountContactAdmin(admin.ModelAdmin):
 
 @admin.register(BillingAccountMembership)
 class BillingAccountMembershipAdmin(admin.ModelAdmin):
-    list_display = ["customer", "billing_account", "role", "provenance", "granted_at", "granted_by"]
-    list_filter = ["provenance", "role"]
+    list_display = [
+        "customer",
+        "billing_account",
+        "role",
+        "provenance",
+        "granted_at",
+        "granted_by",
+        "is_active",
+    ]
+    list_filter = ["provenance", "role", ("activated_at", admin.EmptyFieldListFilter)]
     search_fields = [
         "customer__email",
         "billing_account__account_number",
@@ -104,3 +137,7 @@ class BillingAccountMembershipAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "billing_account"]
     autocomplete_fields = ["customer", "billing_account"]
     readonly_fields = ["granted_at"]
+
+    @admin.display(boolean=True, description="active", ordering="activated_at")
+    def is_active(self, obj: BillingAccountMembership) -> bool:
+        return obj.is_active

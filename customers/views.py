@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods
@@ -55,7 +55,7 @@ def request_link_sent(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def billing_accounts(request: HttpRequest) -> HttpResponse | HttpResponseRedirect:
+def billing_accounts(request: HttpRequest) -> HttpResponse:
     """The accounts the customer manages, and those waiting for them to confirm their address."""
     memberships = request.user.memberships.select_related("billing_account").order_by(
         "billing_account__account_number"

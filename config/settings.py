@@ -295,32 +295,6 @@ ZUORA_SYNC_FULL_EVERY = _setting(
     86400.0,
 )
 
-# Reconciliation passes (`zuora_sync`): how far back an incremental pass
-# re-reads before its watermark (Zuora does not bump updatedDate for every
-# change, and several changes can share one second), how often `--watch`
-# runs one, and how often the watch loop does a full comparison (0: never).
-ZUORA_SYNC_LOOKBACK_SECONDS = _setting(
-    lambda: parse_int(
-        "ZUORA_SYNC_LOOKBACK_SECONDS", read(env, "ZUORA_SYNC_LOOKBACK_SECONDS"), default=300
-    ),
-    300,
-)
-ZUORA_SYNC_WATCH_INTERVAL = _setting(
-    lambda: parse_float(
-        "ZUORA_SYNC_WATCH_INTERVAL",
-        read(env, "ZUORA_SYNC_WATCH_INTERVAL"),
-        default=300.0,
-        minimum=1.0,
-    ),
-    300.0,
-)
-ZUORA_SYNC_FULL_EVERY = _setting(
-    lambda: parse_float(
-        "ZUORA_SYNC_FULL_EVERY", read(env, "ZUORA_SYNC_FULL_EVERY"), default=86400.0
-    ),
-    86400.0,
-)
-
 LOG_LEVEL = (read(env, "LOG_LEVEL") or "INFO").upper()
 LOG_FORMAT = (read(env, "LOG_FORMAT") or ("console" if DEBUG else "json")).lower()
 if LOG_FORMAT not in {"json", "console"}:

@@ -2,11 +2,14 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup(set_prefix=False)
 
-application = get_asgi_application()
+from config.request_guard import GuardedASGIHandler  # noqa: E402  (needs the apps loaded)
+
+application = GuardedASGIHandler()
 
 from config.checks import fail_fast_on_misconfiguration  # noqa: E402
 

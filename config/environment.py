@@ -88,6 +88,8 @@ def parse_database_url(raw: str | None, *, default_sqlite_path: Path) -> dict[st
 
 def sqlite_database(path: Path) -> dict[str, Any]:
     """SQLite tuned for one web process and one worker writing at once."""
+    # A fresh clone has no var/ yet; SQLite creates the file but not folders.
+    path.parent.mkdir(parents=True, exist_ok=True)
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": str(path),

@@ -6,7 +6,9 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-application = get_wsgi_application()
+from config.request_guard import guard_wsgi
+
+application = guard_wsgi(get_wsgi_application())
 
 from config.checks import fail_fast_on_misconfiguration  # noqa: E402
 

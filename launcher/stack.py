@@ -33,6 +33,12 @@ class StackConfig:
     callout_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     reconcile_interval: float = 300.0
     sweep_interval: float = 10.0
+    # Which long-running processes to start (a benchmark measures some alone).
+    web: bool = True
+    sweeper: bool = True
+    reconciler: bool = True
+    # Off: production mode (needs SECRET_KEY in extra_environment).
+    debug: bool = True
     extra_environment: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -60,7 +66,7 @@ class Stack:
         metrics_dir = config.var_dir / "metrics"
         environment = {
             **os.environ,
-            "DEBUG": "1",
+            "DEBUG": "1" if config.debug else "0",
             "LOG_FORMAT": "json",
             "ZUORA_BASE_URL": config.zuora_base_url,
             "ZUORA_CLIENT_ID": config.zuora_client_id,
@@ -92,7 +98,8 @@ class Stack:
             self.route_callouts()
         if backfill:
             self.supervisor.run("backfill", manage("zuora_sync", "--full"))
-        self._start_web()
+        if config.web:
+            self._start_web()
         for number in range(config.workers):
             self.supervisor.start(
                 f"worker-{number + 1}",
@@ -106,13 +113,16 @@ class Stack:
                     f"worker-{number + 1}-{secrets.token_hex(4)}",
                 ),
             )
-        self.supervisor.start(
-            "sweeper", manage("sync_sweeper", "--loop", "--interval", str(config.sweep_interval))
-        )
-        self.supervisor.start(
-            "reconciler",
-            manage("zuora_sync", "--watch", "--interval", str(config.reconcile_interval)),
-        )
+        if config.sweeper:
+            self.supervisor.start(
+                "sweeper",
+                manage("sync_sweeper", "--loop", "--interval", str(config.sweep_interval)),
+            )
+        if config.reconciler:
+            self.supervisor.start(
+                "reconciler",
+                manage("zuora_sync", "--watch", "--interval", str(config.reconcile_interval)),
+            )
 
     def _start_emulator(self) -> None:
         config = self.config

@@ -2,6 +2,7 @@
 
 import ipaddress
 import socket
+from typing import Any
 
 import pytest
 
@@ -45,3 +46,9 @@ def on_postgresql(db: None) -> bool:
     from django.db import connection
 
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _no_settle_delay(settings: Any) -> None:
+    """Syncs are due at once in tests, unless a test is about the settle delay."""
+    settings.SYNC_SETTLE_SECONDS = 0

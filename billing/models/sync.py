@@ -66,6 +66,11 @@ class PendingSync(models.Model):
     )
     last_requested_at = models.DateTimeField()
     next_attempt_at = models.DateTimeField(help_text="Not run before this time.")
+    settle_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Further requests delay the first run of a wait at most until then.",
+    )
     attempts = models.PositiveIntegerField(default=0)
     claim_token = models.CharField(max_length=32, blank=True)
     claimed_generation = models.PositiveIntegerField(null=True, blank=True)

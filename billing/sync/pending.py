@@ -39,36 +39,47 @@ def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) 
     """Mark an object as needing sync; True when the caller must enqueue a task.
 
     A request for an object that is already pending or running coalesces into
-    its row (one task, one fetch); a dead one is revived.
+    its row (one task, one fetch); a dead one is revived. A new wait starts
+    `SYNC_SETTLE_SECONDS` from now, and each further request before the run
+    moves that on by as much again, up to `SYNC_SETTLE_MAX_SECONDS` after the
+    first: a burst of callouts for one object then costs one fetch.
     """
     now = now or timezone.now()
     table = PendingSync._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
     stamp = adapt(now)
+    settled = adapt(now + timedelta(seconds=settings.SYNC_SETTLE_SECONDS))
+    settle_until = adapt(now + timedelta(seconds=settings.SYNC_SETTLE_MAX_SECONDS))
     pending, dead = SyncState.PENDING.value, SyncState.DEAD.value
     sql = f"""
         INSERT INTO {table} (
             kind, zuora_id, state, generation, requested_since, last_requested_at,
-            next_attempt_at, attempts, claim_token, last_error, replay_reason, replayed_by
+            next_attempt_at, settle_until, attempts, claim_token, last_error,
+            replay_reason, replayed_by
         )
-        VALUES (%s, %s, %s, 1, %s, %s, %s, 0, '', '', '', '')
+        VALUES (%s, %s, %s, 1, %s, %s, %s, %s, 0, '', '', '', '')
         ON CONFLICT (kind, zuora_id) DO UPDATE SET
             generation = {table}.generation + 1,
             last_requested_at = excluded.last_requested_at,
             requested_since = CASE WHEN {table}.state = %s
                 THEN excluded.requested_since ELSE {table}.requested_since END,
-            next_attempt_at = CASE WHEN {table}.state = %s
-                THEN excluded.next_attempt_at ELSE {table}.next_attempt_at END,
+            next_attempt_at = CASE
+                WHEN {table}.state = %s THEN excluded.next_attempt_at
+                WHEN {table}.state = %s AND {table}.attempts = 0 THEN CASE
+                    WHEN excluded.next_attempt_at < {table}.settle_until
+                    THEN excluded.next_attempt_at ELSE {table}.settle_until END
+                ELSE {table}.next_attempt_at END,
+            settle_until = CASE WHEN {table}.state = %s
+                THEN excluded.settle_until ELSE {table}.settle_until END,
             attempts = CASE WHEN {table}.state = %s THEN 0 ELSE {table}.attempts END,
             dead_at = CASE WHEN {table}.state = %s THEN NULL ELSE {table}.dead_at END,
             state = CASE WHEN {table}.state = %s THEN %s ELSE {table}.state END
         RETURNING requested_since
     """  # noqa: S608 (table name from the model; values are parameters)
+    parameters = [kind, zuora_id, pending, stamp, stamp, settled, settle_until]
+    parameters += [dead, dead, pending, dead, dead, dead, dead, pending]
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [kind, zuora_id, pending, stamp, stamp, stamp, dead, dead, dead, dead, dead, pending],
-        )
+        cursor.execute(sql, parameters)
         (requested_since,) = cursor.fetchone()
     # SQLite hands back text or a naive UTC datetime, PostgreSQL an aware one.
     if isinstance(requested_since, str):
@@ -78,6 +89,22 @@ def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) 
     if timezone.is_naive(requested_since):
         requested_since = timezone.make_aware(requested_since, UTC)
     return requested_since == now
+
+
+def seconds_until_due(
+    *, kind: SyncKind, zuora_id: str, now: datetime | None = None
+) -> float | None:
+    """How long a pending sync still settles, if it becomes due within the settle bound."""
+    now = now or timezone.now()
+    due = (
+        PendingSync.objects.filter(kind=kind, zuora_id=zuora_id, state=SyncState.PENDING)
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    if due is None:
+        return None
+    wait = (due - now).total_seconds()
+    return wait if 0 < wait <= settings.SYNC_SETTLE_MAX_SECONDS else None
 
 
 def claim(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> Claim | None:
@@ -118,13 +145,15 @@ def finish(held: Claim, *, now: datetime | None = None) -> bool:
     if row.generation == row.claimed_generation:
         row.delete()
         return False
+    # Settle again, so that the rest of a burst joins this one more fetch.
     PendingSync.objects.filter(pk=held.pk).update(
         state=SyncState.PENDING,
         claim_token="",
         claimed_generation=None,
         lease_expires_at=None,
         attempts=0,
-        next_attempt_at=now,
+        next_attempt_at=now + timedelta(seconds=settings.SYNC_SETTLE_SECONDS),
+        settle_until=now + timedelta(seconds=settings.SYNC_SETTLE_MAX_SECONDS),
         requested_since=now,
     )
     return True

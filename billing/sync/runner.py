@@ -48,8 +48,14 @@ class Outcome(StrEnum):
 def run_pending_sync(*, kind: SyncKind, zuora_id: str) -> Outcome:
     """Run the pending sync of one object if it is due and free."""
     held = pending.claim(kind=kind, zuora_id=zuora_id)
-    if held is None:
-        return Outcome.SKIPPED
+    while held is None:
+        # Not due yet: a burst is still settling. Wait the few milliseconds
+        # rather than hand the task back.
+        wait = pending.seconds_until_due(kind=kind, zuora_id=zuora_id)
+        if wait is None:
+            return Outcome.SKIPPED
+        time.sleep(wait)
+        held = pending.claim(kind=kind, zuora_id=zuora_id)
     started = time.monotonic()
     try:
         outcome = _reconcile(held)

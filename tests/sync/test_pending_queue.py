@@ -175,3 +175,33 @@ def test_overdue_lists_pending_syncs_whose_task_may_be_lost() -> None:
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=long_ago)
     pending.request_sync(kind=ACCOUNT, zuora_id=zuora_id())
     assert pending.overdue(grace=120) == [(ACCOUNT, object_id)]
+
+
+@override_settings(SYNC_SETTLE_SECONDS=0.05, SYNC_SETTLE_MAX_SECONDS=0.2)
+def test_a_burst_of_requests_settles_before_the_first_run() -> None:
+    object_id = zuora_id()
+    start = timezone.now()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
+    assert pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start) is None
+
+    # Each further request moves the run on, by the settle delay...
+    later = start + timedelta(seconds=0.04)
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=later)
+    assert PendingSync.objects.get().next_attempt_at == later + timedelta(seconds=0.05)
+    # ...but never past the bound after the first request.
+    much_later = start + timedelta(seconds=0.19)
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=much_later)
+    assert PendingSync.objects.get().next_attempt_at == start + timedelta(seconds=0.2)
+
+    assert pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.2))
+
+
+@override_settings(SYNC_SETTLE_SECONDS=0.05, SYNC_SETTLE_MAX_SECONDS=0.2)
+def test_seconds_until_due_tells_a_worker_how_long_to_wait() -> None:
+    object_id = zuora_id()
+    start = timezone.now()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
+    assert pending.seconds_until_due(kind=ACCOUNT, zuora_id=object_id, now=start) == pytest.approx(
+        0.05
+    )
+    assert pending.seconds_until_due(kind=ACCOUNT, zuora_id=zuora_id(), now=start) is None

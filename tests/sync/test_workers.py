@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -148,3 +149,25 @@ def test_a_callout_during_a_running_sync_causes_exactly_one_more_fetch(
     assert run_pending_sync(kind=ACCOUNT, zuora_id=remote.id) == Outcome.DONE
     assert zuora.request_count(FETCH_ACCOUNT) == 2
     assert BillingAccount.objects.get().name == "Changed meanwhile"
+
+
+def test_a_burst_of_callouts_costs_one_fetch_even_with_an_idle_worker(
+    zuora: EmulatorHandle, settings: Any
+) -> None:
+    # Generous, so that a loaded machine's late sleeps stay inside the window.
+    settings.SYNC_SETTLE_SECONDS = 0.25
+    settings.SYNC_SETTLE_MAX_SECONDS = 3.0
+    remote = new_account(zuora)
+    zuora.reset_request_counts()
+    outcomes: list[Outcome] = []
+
+    request_committed(ACCOUNT, remote.id)
+    # The worker picks the task up at once, as a woken worker would.
+    worker = run_in_thread(ACCOUNT, remote.id, outcomes)
+    for _ in range(9):
+        time.sleep(0.01)
+        request_committed(ACCOUNT, remote.id)
+    worker.join(timeout=60)
+
+    assert outcomes == [Outcome.DONE]
+    assert zuora.request_count(FETCH_ACCOUNT) == 1

@@ -256,6 +256,18 @@ SYNC_RETRY_MAX_SECONDS = _setting(
     ),
     900.0,
 )
+# A new wait starts this long after its request, and each further request
+# before the run moves it on, up to the maximum: bursts cost one fetch.
+SYNC_SETTLE_SECONDS = _setting(
+    lambda: parse_float("SYNC_SETTLE_SECONDS", read(env, "SYNC_SETTLE_SECONDS"), default=0.03),
+    0.03,
+)
+SYNC_SETTLE_MAX_SECONDS = _setting(
+    lambda: parse_float(
+        "SYNC_SETTLE_MAX_SECONDS", read(env, "SYNC_SETTLE_MAX_SECONDS"), default=0.2
+    ),
+    0.2,
+)
 SYNC_LEASE_SECONDS = _setting(
     lambda: parse_float(
         "SYNC_LEASE_SECONDS", read(env, "SYNC_LEASE_SECONDS"), default=600.0, minimum=1.0

@@ -173,14 +173,34 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
 # Background work: django.tasks with the database backend by default, so one
-# machine needs nothing but the database. TASKS_BACKEND swaps in another.
-TASKS_BACKEND = read(env, "TASKS_BACKEND") or "django_tasks_db.DatabaseBackend"
-TASKS = {
+# machine needs nothing but the database. TASKS_BACKEND swaps in another:
+# `redis` (or its class path) queues tasks in Redis streams at TASKS_REDIS_URL.
+# Either way the guarantees come from the PendingSync rows in the database;
+# the backend only has to deliver each task at least once.
+DATABASE_TASKS_BACKEND = "django_tasks_db.DatabaseBackend"
+REDIS_TASKS_BACKEND = "django_tasks_redis.RedisTaskBackend"
+_tasks_backend = read(env, "TASKS_BACKEND") or "database"
+TASKS_BACKEND = {"database": DATABASE_TASKS_BACKEND, "redis": REDIS_TASKS_BACKEND}.get(
+    _tasks_backend.lower(), _tasks_backend
+)
+TASKS_REDIS_URL = read(env, "TASKS_REDIS_URL") or "redis://127.0.0.1:6379/0"
+TASKS_REDIS_KEY_PREFIX = read(env, "TASKS_REDIS_KEY_PREFIX") or "zuora_sync_tasks"
+TASKS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": TASKS_BACKEND,
         "QUEUES": ["default"],
     }
 }
+if TASKS_BACKEND == REDIS_TASKS_BACKEND:
+    INSTALLED_APPS.append("django_tasks_redis")
+    TASKS["default"]["OPTIONS"] = {
+        "REDIS_URL": TASKS_REDIS_URL,
+        "REDIS_KEY_PREFIX": TASKS_REDIS_KEY_PREFIX,
+        "REDIS_CONSUMER_GROUP": f"{TASKS_REDIS_KEY_PREFIX}_workers",
+        # Finished tasks are only an audit trail here (PendingSync is the
+        # record of work), so they need not stay for the default 30 days.
+        "REDIS_COMPLETED_TASK_TTL": 86400,
+    }
 
 # Zuora REST API access.
 ZUORA_SYNC_ENABLED = _setting(

@@ -53,6 +53,16 @@ class Supervisor:
         self.processes[name] = process
         return process
 
+    def kill(self, name: str, signum: int = signal.SIGKILL) -> None:
+        """Signal one process's group, wait for it to end and forget it (start it again by name).
+
+        SIGKILL gives it no chance to clean up, like a machine losing power.
+        """
+        process = self.processes.pop(name)
+        if process.poll() is None:
+            _signal_group(process, signum)
+        process.wait(timeout=30)
+
     def run(self, name: str, command: Sequence[str], *, timeout: float = 600) -> None:
         """Run a one-off command to completion; raise with its log's tail if it fails."""
         process = self.start(name, command)

@@ -33,6 +33,15 @@ class StackConfig:
     callout_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     reconcile_interval: float = 300.0
     sweep_interval: float = 10.0
+    # "database" (django-tasks-db) or "redis" (django-tasks-redis at redis_url).
+    tasks_backend: str = "database"
+    redis_url: str = ""
+    redis_key_prefix: str = ""
+    # Zuora's callout retries: attempts in total, and seconds between them.
+    callout_attempts: int = 3
+    callout_interval: float = 2.0
+    # Collect and serve the admin's static files (off for runs that share the folder).
+    static_files: bool = True
     # Which long-running processes to start (a benchmark measures some alone).
     web: bool = True
     sweeper: bool = True
@@ -74,8 +83,13 @@ class Stack:
             "ZUORA_CALLOUT_CREDENTIALS": f"{config.callout_username}:{config.callout_password}",
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             "PORTAL_BASE_URL": config.web_url,
+            "TASKS_BACKEND": config.tasks_backend,
             **config.extra_environment,
         }
+        if config.redis_url:
+            environment["TASKS_REDIS_URL"] = config.redis_url
+        if config.redis_key_prefix:
+            environment["TASKS_REDIS_KEY_PREFIX"] = config.redis_key_prefix
         if config.database_url:
             environment["DATABASE_URL"] = config.database_url
         return environment
@@ -91,28 +105,18 @@ class Stack:
         if config.emulator:
             self._start_emulator()
         self.supervisor.run("migrate", manage("migrate", "--no-input", "-v", "0"))
-        self.supervisor.run(
-            "collectstatic", manage("collectstatic", "--no-input", "-v", "0", "--clear")
-        )
+        if config.static_files:
+            self.supervisor.run(
+                "collectstatic", manage("collectstatic", "--no-input", "-v", "0", "--clear")
+            )
         if config.emulator:
             self.route_callouts()
         if backfill:
             self.supervisor.run("backfill", manage("zuora_sync", "--full"))
         if config.web:
             self._start_web()
-        for number in range(config.workers):
-            self.supervisor.start(
-                f"worker-{number + 1}",
-                manage(
-                    "db_worker",
-                    "--no-reload",
-                    "--no-startup-delay",
-                    "--interval",
-                    str(config.worker_interval),
-                    "--worker-id",
-                    f"worker-{number + 1}-{secrets.token_hex(4)}",
-                ),
-            )
+        for name in self.worker_names:
+            self.supervisor.start(name, self.worker_command(name))
         if config.sweeper:
             self.supervisor.start(
                 "sweeper",
@@ -123,6 +127,23 @@ class Stack:
                 "reconciler",
                 manage("zuora_sync", "--watch", "--interval", str(config.reconcile_interval)),
             )
+
+    @property
+    def worker_names(self) -> list[str]:
+        return [f"worker-{number + 1}" for number in range(self.config.workers)]
+
+    def worker_command(self, name: str) -> list[str]:
+        """The task worker of the configured backend; each start gets a new worker id."""
+        if self.config.tasks_backend == "redis":
+            return manage("run_redis_tasks", "--continuous", "--claim-interval", "10")
+        worker_id = f"{name}-{secrets.token_hex(4)}"
+        return manage(
+            "sync_worker", "--interval", str(self.config.worker_interval), "--worker-id", worker_id
+        )
+
+    def restart_worker(self, name: str) -> None:
+        """Start a worker again after it was killed, as a process supervisor would."""
+        self.supervisor.start(name, self.worker_command(name))
 
     def _start_emulator(self) -> None:
         config = self.config
@@ -141,8 +162,10 @@ class Stack:
                 config.zuora_client_id,
                 "--client-secret",
                 config.zuora_client_secret,
+                "--callout-attempts",
+                str(config.callout_attempts),
                 "--callout-interval",
-                "2",
+                str(config.callout_interval),
                 "--log-level",
                 "warning",
             ),
@@ -151,6 +174,11 @@ class Stack:
 
     def _start_web(self) -> None:
         config = self.config
+        static = (
+            ["--static-path-route", "/static", "--static-path-mount", str(ROOT / "var" / "static")]
+            if config.static_files
+            else []
+        )
         self.supervisor.start(
             "web",
             [
@@ -163,10 +191,7 @@ class Stack:
                 str(config.web_port),
                 "--workers",
                 str(config.web_workers),
-                "--static-path-route",
-                "/static",
-                "--static-path-mount",
-                str(ROOT / "var" / "static"),
+                *static,
                 "--no-ws",
                 "config.wsgi:application",
             ],

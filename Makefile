@@ -11,6 +11,7 @@ PYTEST_ARGS ?= -n 2
 help:
 	@echo "make test    create .venv, install, run the test suite (DATABASE_URL picks the database)"
 	@echo "make demo    the whole mechanism end to end against the emulator, with a report"
+	@echo "make chaos   10,000 changes under faults and killed workers on PostgreSQL; checks convergence"
 	@echo "make run     the service (web, worker, sweeper, reconciler) until Ctrl-C"
 	@echo "make lint    ruff lint and format check, and a check for missing migrations"
 	@echo "make lock    re-resolve constraints.txt from pyproject.toml"
@@ -38,6 +39,10 @@ test: $(INSTALLED)
 .PHONY: demo
 demo: $(INSTALLED)
 	$(PY) -m launcher.demo $(DEMO_ARGS)
+
+.PHONY: chaos
+chaos: $(INSTALLED)
+	$(PY) -m launcher.chaos $(CHAOS_ARGS)
 
 .PHONY: run
 run: $(INSTALLED)

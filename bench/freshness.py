@@ -1,0 +1,202 @@
+"""Freshness: from a change applied in the emulator to the local commit reflecting it.
+
+The emulator delivers its callouts to the web server; workers fetch with the
+emulator's API latency set. A commit reflects a change when its sync run
+started after the change (so its fetch saw it): the time of a change is taken
+just before it is applied, the commit from the task's `finished_at` (the
+database task backend records when each run started and finished). A change
+made while its object's sync was running is an overlap; it must be followed by
+another run, or the coalescing swallowed it.
+"""
+
+import time
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+from bench import database
+from bench.report import Figure, Report, percentile
+from bench.services import emulator, process_memory_kib
+from bench.sizes import Sizes
+from launcher.stack import Stack
+
+TICK = 0.02  # seconds between batches of changes
+
+
+def drive_changes(stack: Stack, *, rate: float, seconds: float) -> list[tuple[float, str, str]]:
+    """Apply random changes at `rate` per second; returns (time, kind, zuora id) per change."""
+    applied: list[tuple[float, str, str]] = []
+    emulator(stack, "POST", "changes", json={"count": 0, "seed": 2026})
+    started, sent = time.time(), 0
+    while (now := time.time()) - started < seconds:
+        # As many as the schedule owes by now, so a slow answer does not lower the rate.
+        count = int(rate * (now - started)) - sent
+        if count > 0:
+            sent += count
+            for change in emulator(stack, "POST", "changes", json={"count": count})["changes"]:
+                target = _synced_object(change)
+                if target is not None:
+                    applied.append((now, *target))
+        time.sleep(max(0.0, TICK - (time.time() - now)))
+    return applied
+
+
+def _synced_object(change: dict[str, Any]) -> tuple[str, str] | None:
+    """The local object whose sync makes the copy reflect this change."""
+    if change["kind"].startswith("contact_"):
+        return "contact", change["contactId"]
+    return "account", change["accountId"]
+
+
+def wait_until_quiet(stack: Stack, *, timeout: float, quiet: float = 2.0) -> None:
+    """Until no sync is pending or running and no callout arrived for `quiet` seconds."""
+    from billing.models import CalloutReceipt, PendingSync, SyncState
+
+    deadline = time.monotonic() + timeout
+    last_seen, calm_since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        stack.supervisor.check_alive()
+        receipts = CalloutReceipt.objects.count()
+        busy = PendingSync.objects.exclude(state=SyncState.DEAD).exists()
+        if receipts != last_seen or busy:
+            last_seen, calm_since = receipts, time.monotonic()
+        elif time.monotonic() - calm_since >= quiet:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"the service did not settle within {timeout:.0f}s")
+
+
+def sync_runs(since: float) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    """Finished sync runs per object since `since`, as (started, finished) epoch seconds."""
+    from django_tasks_db.models import DBTaskResult
+
+    runs: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    rows = DBTaskResult.objects.filter(
+        task_path__endswith=".sync_object",
+        finished_at__isnull=False,
+        enqueued_at__gte=_aware(since),
+    ).values_list("args_kwargs", "started_at", "finished_at")
+    for arguments, started, finished in rows.iterator():
+        args = arguments.get("args") or []
+        if len(args) >= 2 and started is not None:
+            runs[(args[0], args[1])].append((started.timestamp(), finished.timestamp()))
+    for item in runs.values():
+        item.sort()
+    return runs
+
+
+def _aware(epoch: float) -> datetime:
+    from datetime import UTC
+
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def measure(
+    report: Report, sizes: Sizes, stack: Stack, *, prefix: str = "freshness", idle: bool = True
+) -> None:
+    workers = stack.config.workers
+    emulator(stack, "PATCH", "faults", json={"latency": sizes.api_latency_ms / 1000})
+    started = time.time() - 1
+    changes = drive_changes(stack, rate=sizes.change_rate, seconds=sizes.freshness_seconds)
+    wait_until_quiet(stack, timeout=120 + sizes.freshness_seconds * 5)
+    runs = sync_runs(started)
+
+    latencies, unreflected, overlaps, swallowed = [], 0, 0, 0
+    for moment, kind, zuora_id in changes:
+        object_runs = runs.get((kind, zuora_id), [])
+        after = [finish for start, finish in object_runs if start >= moment]
+        if any(start < moment < finish for start, finish in object_runs):
+            overlaps += 1
+            swallowed += not after
+        if after:
+            latencies.append((after[0] - moment) * 1000)
+        else:
+            unreflected += 1
+    p50, p95, p99 = (percentile(latencies, share) for share in (0.50, 0.95, 0.99))
+    label = f"{prefix.replace('.', ' ')} [{workers} workers]"
+    goal_ms = sizes.api_latency_ms + 100
+    details = {
+        "changes": len(changes),
+        "reflected": len(latencies),
+        "not_reflected": unreflected,
+        "overlapping_a_running_sync": overlaps,
+        "api_latency_ms": sizes.api_latency_ms,
+        "change_rate": sizes.change_rate,
+        "sync_runs": sum(len(item) for item in runs.values()),
+    }
+    report.add(Figure(f"{prefix}.p50_ms", f"{label}: change → commit p50", "ms", p50))
+    report.add(Figure(f"{prefix}.p95_ms", f"{label}: change → commit p95", "ms", p95))
+    report.add(
+        Figure(
+            f"{prefix}.p99_ms",
+            f"{label}: change → commit p99",
+            "ms",
+            p99,
+            reference=f"API latency {sizes.api_latency_ms:.0f} ms",
+            goal=f"≤ {goal_ms:.0f} ms",
+            passed=None if p99 is None else p99 <= goal_ms,
+            details=details,
+        )
+    )
+    report.add(
+        Figure(
+            f"{prefix}.swallowed",
+            f"{label}: changes during a running sync with no later run",
+            "changes",
+            swallowed,
+            reference=f"{overlaps} overlaps",
+            goal="0",
+            passed=swallowed == 0 and unreflected == 0,
+        )
+    )
+    peaks = {
+        name: process_memory_kib(process.pid)
+        for name, process in stack.supervisor.processes.items()
+        if name.startswith("worker")
+    }
+    report.add(
+        Figure(
+            f"{prefix}.worker_memory_mib",
+            f"{label}: worker peak memory, all workers",
+            "MiB",
+            sum(item["peak"] for item in peaks.values()) / 1024,
+            details={name: {k: v / 1024 for k, v in item.items()} for name, item in peaks.items()},
+        )
+    )
+    if idle:
+        idle_queries(report, sizes, stack, prefix=prefix)
+
+
+def idle_queries(report: Report, sizes: Sizes, stack: Stack, *, prefix: str) -> None:
+    """Database transactions per second per worker while nothing happens."""
+    workers = stack.config.workers
+    label = f"{prefix.replace('.', ' ')} [{workers} workers]: idle database transactions"
+    before = database.transactions()
+    if before is None:
+        report.add(
+            Figure(
+                f"{prefix}.idle_transactions_per_worker",
+                label,
+                "tx/s",
+                not_applicable="pg_stat_database needs PostgreSQL",
+            )
+        )
+        return
+    time.sleep(1)  # PostgreSQL publishes a backend's counts at most once a second
+    start, first = time.monotonic(), database.transactions() or 0
+    time.sleep(sizes.idle_seconds)
+    last, seconds = database.transactions() or 0, time.monotonic() - start
+    # Our own two reads are in the count; the sweeper's and the reconciler's
+    # idle checks too, charged to the workers.
+    rate = max(0, last - first - 2) / seconds
+    report.add(
+        Figure(
+            f"{prefix}.idle_transactions_per_worker",
+            f"{label} per worker",
+            "tx/s",
+            rate / max(1, workers),
+            goal="≤ 20/s",
+            passed=rate / max(1, workers) <= 20,
+            details={"total_per_second": rate, "seconds": seconds},
+        )
+    )

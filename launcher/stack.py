@@ -19,6 +19,10 @@ class StackConfig:
     database_url: str = ""
     web_port: int = 8000
     web_workers: int = 2
+    # Threads per web process. Each keeps a database connection open for up to
+    # a minute, and granian's default (hundreds under a burst of callouts)
+    # exhausts PostgreSQL's connection limit.
+    web_threads: int = 8
     workers: int = 1
     worker_interval: float = 0.2
     emulator: bool = True
@@ -191,6 +195,8 @@ class Stack:
                 str(config.web_port),
                 "--workers",
                 str(config.web_workers),
+                "--blocking-threads",
+                str(config.web_threads),
                 *static,
                 "--no-ws",
                 "config.wsgi:application",

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.utils import timezone
 
@@ -21,16 +21,40 @@ def enqueue(*, kind: SyncKind, zuora_id: str, run_after: datetime | None = None)
 
 
 def request(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> bool:
-    """Ask for an object to be synced; a task is enqueued once the caller commits.
+    """Ask for an object to be synced, enqueueing a task when a new wait starts.
 
     Returns True when this request started a new wait (and so enqueued a task).
     """
     if not request_sync(kind=kind, zuora_id=zuora_id, now=now):
         return False
-    # Robust: the pending row is committed, so a failed enqueue loses nothing
-    # (the sweeper re-enqueues overdue syncs) and must not fail the caller.
-    transaction.on_commit(lambda: enqueue(kind=kind, zuora_id=zuora_id), robust=True)
+    if queue_in_database() and connection.in_atomic_block:
+        # The task row commits with the pending row: one transaction, and
+        # never a pending sync without its task.
+        enqueue(kind=kind, zuora_id=zuora_id)
+        wake_workers()
+    else:
+        # Robust: the pending row is committed, so a failed enqueue loses
+        # nothing (the sweeper re-enqueues overdue syncs) and must not fail
+        # the caller.
+        transaction.on_commit(lambda: enqueue(kind=kind, zuora_id=zuora_id), robust=True)
     return True
+
+
+WAKE_CHANNEL = "zuora_sync_tasks"
+
+
+def queue_in_database() -> bool:
+    """Whether tasks live in this database (the django-tasks-db backend)."""
+    return type(task_backends[DEFAULT_TASK_BACKEND_ALIAS]).__module__.startswith(
+        "django_tasks_db"
+    )
+
+
+def wake_workers() -> None:
+    """Tell listening workers (PostgreSQL LISTEN) that a task is ready, at commit."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
 
 
 def record_callout(

@@ -17,6 +17,7 @@ import argparse
 import logging
 import os
 import random
+import re
 import shutil
 import signal
 import sys
@@ -42,6 +43,8 @@ CHAOS_ENVIRONMENT = {
     "SYNC_RETRY_BASE_SECONDS": "0.5",
     "SYNC_RETRY_MAX_SECONDS": "10",
     "LOG_LEVEL": "INFO",
+    # Every line reaches the log files, even from a process that is killed.
+    "PYTHONUNBUFFERED": "1",
 }
 SWEEP_INTERVAL = 2.0
 CALLOUT_ATTEMPTS = 3
@@ -53,6 +56,7 @@ class Report:
     backend: str = ""
     changes: Counter[str] = field(default_factory=Counter)
     kills: int = 0
+    handed_back: int = 0
     callouts: Counter[str] = field(default_factory=Counter)
     callouts_received: int = 0
     zuora_requests: Counter[str] = field(default_factory=Counter)
@@ -158,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 forget_redis_keys(arguments.redis_url, prefix=run_name)
         report.emails_sent = mail.messages
     report.leaks, report.log_lines = check_logs(stack, personal)
+    report.handed_back = syncs_handed_back(stack)
     print_report(report, total=time.monotonic() - started, log_dir=var_dir / "logs")
     return 0 if not report.differences and not report.leaks else 1
 
@@ -381,6 +386,16 @@ def check_logs(stack: Stack, personal: PersonalData) -> tuple[list[Leak], int]:
     return find_leaks(paths, personal), lines
 
 
+def syncs_handed_back(stack: Stack) -> int:
+    """Claimed syncs whose worker died, handed back by the sweeper when their lease ran out."""
+    sweeps = re.compile(r"sweep: (\d+) released from dead workers")
+    return sum(
+        int(match.group(1))
+        for path in stack.supervisor.log_dir.glob("*sweeper.log")
+        for match in sweeps.finditer(path.read_text(errors="replace"))
+    )
+
+
 def forget_redis_keys(url: str, *, prefix: str) -> None:
     import redis
 
@@ -396,7 +411,10 @@ def print_report(report: Report, *, total: float, log_dir: Any) -> None:
     print()
     print(f"Chaos report ({report.backend} task backend)")
     print(f"  changes applied in Zuora   {report.changes.total()} ({listing(report.changes)})")
-    print(f"  workers killed (SIGKILL)   {report.kills}")
+    print(
+        f"  workers killed (SIGKILL)   {report.kills}; {report.handed_back} claimed syncs "
+        "handed back by the sweeper"
+    )
     print(f"  callouts by fate           {listing(report.callouts)}")
     print(f"  callouts recorded          {report.callouts_received}")
     print(f"  Zuora API answers          {listing(report.zuora_requests)}")

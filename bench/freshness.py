@@ -98,7 +98,8 @@ def measure(
     emulator(stack, "PATCH", "faults", json={"latency": sizes.api_latency_ms / 1000})
     started = time.time() - 1
     changes = drive_changes(stack, rate=sizes.change_rate, seconds=sizes.freshness_seconds)
-    wait_until_quiet(stack, timeout=120 + sizes.freshness_seconds * 5)
+    # A backlog drains at two syncs a second at the very least.
+    wait_until_quiet(stack, timeout=120 + len(changes) / 2)
     runs = sync_runs(started)
 
     latencies, unreflected, overlaps, swallowed = [], 0, 0, 0

@@ -13,6 +13,7 @@ help:
 	@echo "make demo    the whole mechanism end to end against the emulator, with a report"
 	@echo "make chaos   10,000 changes under faults and killed workers on PostgreSQL; checks convergence"
 	@echo "make run     the service (web, worker, sweeper, reconciler) until Ctrl-C"
+	@echo "make bench   ingest, freshness, Zuora calls, import rate: a table and var/bench/*.json (BENCH_DB, BENCH_SIZE)"
 	@echo "make lint    ruff lint and format check, and a check for missing migrations"
 	@echo "make lock    re-resolve constraints.txt from pyproject.toml"
 
@@ -47,6 +48,12 @@ chaos: $(INSTALLED)
 .PHONY: run
 run: $(INSTALLED)
 	$(PY) -m launcher.run $(RUN_ARGS)
+
+# PostgreSQL at 127.0.0.1 by default (BENCH_DB=sqlite for the embedded database);
+# sizes from BENCH_* variables, BENCH_SIZE=tiny for a smoke run. docs/performance.md.
+.PHONY: bench
+bench: $(INSTALLED)
+	$(PY) -m bench
 
 .PHONY: lint
 lint: $(INSTALLED)

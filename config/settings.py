@@ -288,6 +288,14 @@ SYNC_SETTLE_MAX_SECONDS = _setting(
     ),
     0.2,
 )
+# Tasks one `sync_worker` process runs at once; they mostly wait for Zuora, so
+# about ZUORA_MAX_CONCURRENCY (the client caps requests per process anyway).
+SYNC_WORKER_THREADS = _setting(
+    lambda: parse_int(
+        "SYNC_WORKER_THREADS", read(env, "SYNC_WORKER_THREADS"), default=10, minimum=1
+    ),
+    10,
+)
 SYNC_LEASE_SECONDS = _setting(
     lambda: parse_float(
         "SYNC_LEASE_SECONDS", read(env, "SYNC_LEASE_SECONDS"), default=600.0, minimum=1.0

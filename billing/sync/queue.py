@@ -45,9 +45,7 @@ WAKE_CHANNEL = "zuora_sync_tasks"
 
 def queue_in_database() -> bool:
     """Whether tasks live in this database (the django-tasks-db backend)."""
-    return type(task_backends[DEFAULT_TASK_BACKEND_ALIAS]).__module__.startswith(
-        "django_tasks_db"
-    )
+    return type(task_backends[DEFAULT_TASK_BACKEND_ALIAS]).__module__.startswith("django_tasks_db")
 
 
 def wake_workers() -> None:

@@ -171,3 +171,77 @@ def test_a_burst_of_callouts_costs_one_fetch_even_with_an_idle_worker(
 
     assert outcomes == [Outcome.DONE]
     assert zuora.request_count(FETCH_ACCOUNT) == 1
+
+
+def start_sync_worker(zuora: EmulatorHandle, *extra: str) -> subprocess.Popen:
+    """Our concurrent worker (`manage.py sync_worker`) on the test database."""
+    environment = {
+        **os.environ,
+        "DEBUG": "1",
+        "DATABASE_URL": database_url(),
+        "ZUORA_BASE_URL": zuora.base_url,
+        "ZUORA_CLIENT_ID": zuora.client_id,
+        "ZUORA_CLIENT_SECRET": zuora.client_secret,
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(  # noqa: S603 (our own interpreter and manage.py)
+        [sys.executable, "manage.py", "sync_worker", *extra], cwd=ROOT, env=environment
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_sync_worker_runs_several_syncs_at_once(zuora: EmulatorHandle) -> None:
+    remotes = [new_account(zuora, name=f"Account {n}") for n in range(6)]
+    zuora.set_faults(latency=1.0, paths=["/object-query"])
+    for remote in remotes:
+        request_committed(ACCOUNT, remote.id)
+    worker = start_sync_worker(zuora, "--threads", "4")
+    try:
+        # Several syncs hold their claim at the same moment: they run concurrently.
+        wait_until(
+            lambda: PendingSync.objects.filter(state=SyncState.RUNNING).count() >= 2,
+            60,
+            "two syncs running at once",
+        )
+        wait_until(lambda: not PendingSync.objects.exists(), 120, "every sync to finish")
+    finally:
+        stop(worker)
+    assert worker.returncode == 0
+    assert BillingAccount.objects.count() == 6
+
+
+def listening() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE %s",
+            ["LISTEN zuora_sync%"],
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def test_sync_worker_is_woken_by_a_new_task_on_postgresql(zuora: EmulatorHandle) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY wake-ups are PostgreSQL's")
+    # It polls only every 60 s: only a wake-up can make it react in time.
+    worker = start_sync_worker(zuora, "--interval", "60")
+    try:
+        remote = new_account(zuora)
+        wait_until(listening, 60, "the worker to LISTEN")
+        time.sleep(1)  # its dispatcher has polled the empty queue and is now waiting
+        request_committed(ACCOUNT, remote.id)
+        wait_until(
+            lambda: BillingAccount.objects.filter(zuora_id=remote.id).exists(),
+            30,
+            "the woken worker to sync the account",
+        )
+    finally:
+        stop(worker)

@@ -1,34 +1,46 @@
-"""Run the database task worker, waiting out database outages instead of exiting."""
+"""Run the database task worker: concurrent, woken by PostgreSQL, waiting out outages."""
 
 import contextlib
 import logging
 import random
+import signal
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError, connections
+from django.db import DatabaseError, connection, connections
 from django.utils.crypto import get_random_string
-from django_tasks_db.management.commands.db_worker import Worker
+
+from billing.worker import ConcurrentWorker
 
 logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
     help = (
-        "Run django-tasks-db's worker (as `db_worker`). When the database goes away the "
-        "worker does not exit: it backs off (doubling up to --max-backoff seconds, with "
-        "jitter) and carries on once the database answers. A sync it held when the "
-        "database failed stays claimed until its lease runs out; the sweeper hands it back."
+        "Run the database task backend's tasks on --threads threads (syncs mostly wait for "
+        "Zuora). On PostgreSQL a LISTEN connection wakes the worker as soon as a task is "
+        "enqueued, so it polls only every --interval seconds when idle. When the database "
+        "goes away the worker does not exit: it backs off (doubling up to --max-backoff "
+        "seconds, with jitter) and carries on once the database answers. A sync it held "
+        "when the database failed stays claimed until its lease runs out; the sweeper "
+        "hands it back."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--interval",
             type=float,
-            default=1.0,
-            help="Seconds to wait when the queue is empty (default 1).",
+            default=None,
+            help="Seconds between polls when the queue is empty (default 1 on PostgreSQL, "
+            "which wakes the worker at once; 0.2 on SQLite).",
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=None,
+            help="Tasks run at once (default SYNC_WORKER_THREADS).",
         )
         parser.add_argument(
             "--max-backoff",
@@ -46,22 +58,22 @@ class Command(BaseCommand):
                 "sync_worker runs the database task backend; with TASKS_BACKEND="
                 f"{settings.TASKS_BACKEND} run that backend's worker (run_redis_tasks)."
             )
-        worker = Worker(
-            queue_names=["default"],
-            interval=options["interval"],
-            batch=False,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
+        interval = options["interval"]
+        if interval is None:
+            interval = 1.0 if connection.vendor == "postgresql" else 0.2
+        worker = ConcurrentWorker(
+            threads=options["threads"] or settings.SYNC_WORKER_THREADS,
+            interval=interval,
             worker_id=options["worker_id"] or get_random_string(32),
-            excluded_queue_names=[],
         )
-        worker.configure_signals()
+        stop_on_signals(worker)
         failures, last_failure = 0, 0.0
         while True:
             try:
                 worker.run()
             except DatabaseError as error:
+                if not worker.running:
+                    return
                 # Consecutive failures back off further; a spell of work resets that.
                 now = time.monotonic()
                 ceiling = options["max_backoff"]
@@ -83,3 +95,16 @@ def backoff(*, failures: int, ceiling: float) -> float:
     """Half the doubling delay plus up to as much again at random, capped at `ceiling`."""
     delay = min(ceiling, 0.5 * 2**failures)
     return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311 (jitter, not security)
+
+
+def stop_on_signals(worker: ConcurrentWorker) -> None:
+    """First SIGTERM/SIGINT: finish running tasks and exit; a second one exits at once."""
+
+    def handle(signum: int, frame: object) -> None:
+        if not worker.running:
+            raise SystemExit(1)
+        logger.warning("stopping after the running tasks", extra={"signal": signum})
+        worker.stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handle)

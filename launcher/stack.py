@@ -24,7 +24,8 @@ class StackConfig:
     # exhausts PostgreSQL's connection limit.
     web_threads: int = 8
     workers: int = 1
-    worker_interval: float = 0.2
+    # None: sync_worker's own default (1 s on PostgreSQL, woken by NOTIFY; 0.2 s on SQLite).
+    worker_interval: float | None = None
     emulator: bool = True
     emulator_port: int = 8081
     emulator_accounts: int = 50
@@ -141,8 +142,12 @@ class Stack:
         if self.config.tasks_backend == "redis":
             return manage("run_redis_tasks", "--continuous", "--claim-interval", "10")
         worker_id = f"{name}-{secrets.token_hex(4)}"
+        interval = self.config.worker_interval
         return manage(
-            "sync_worker", "--interval", str(self.config.worker_interval), "--worker-id", worker_id
+            "sync_worker",
+            *(["--interval", str(interval)] if interval is not None else []),
+            "--worker-id",
+            worker_id,
         )
 
     def restart_worker(self, name: str) -> None:

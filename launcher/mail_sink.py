@@ -5,6 +5,7 @@ addresses) to its output; a run that checks its output for personal data
 points the service here instead, as production points it at a mail server.
 """
 
+import contextlib
 import socketserver
 import threading
 from types import TracebackType
@@ -12,6 +13,11 @@ from types import TracebackType
 
 class _Session(socketserver.StreamRequestHandler):
     def handle(self) -> None:
+        # A sender killed mid-message (the chaos run kills workers) just ends its session.
+        with contextlib.suppress(ConnectionError):
+            self._converse()
+
+    def _converse(self) -> None:
         sink: MailSink = self.server.sink  # type: ignore[attr-defined]
         self._reply("220 sink ESMTP")
         while line := self.rfile.readline():

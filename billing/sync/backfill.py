@@ -34,7 +34,7 @@ from billing.models import (
     SyncKind,
 )
 from billing.sync import queue
-from billing.sync.reconcile import ReconcileResult, reconcile_account, reconcile_contact
+from billing.sync.reconcile import ReconcileResult, reconcile_accounts, reconcile_contacts
 from billing.sync.runs import begin_pass, describe_error
 from billing.sync.zuora_access import zuora_client
 from zuora import ZuoraAccount, ZuoraClient, ZuoraContact, ZuoraNotFound
@@ -196,8 +196,7 @@ class _Pass:
         for page in batched(accounts, self.page_size):
             synced_at = timezone.now()
             with transaction.atomic():
-                for account in page:
-                    self._tally(reconcile_account(account, synced_at=synced_at))
+                self._tally(reconcile_accounts(page, synced_at=synced_at))
                 self.run.accounts_read += len(page)
                 self.run.accounts_watermark = _latest(self.run.accounts_watermark, page)
                 self._save_progress()
@@ -217,17 +216,15 @@ class _Pass:
             )
             synced_at = timezone.now()
             with transaction.atomic():
-                for owner in owners:
-                    self._tally(reconcile_account(owner, synced_at=synced_at))
+                self._tally(reconcile_accounts(owners, synced_at=synced_at))
                 account_pks |= _local_account_pks(owner.id for owner in owners)
-                for contact in page:
-                    account_pk = account_pks.get(contact.account_id or "")
-                    if account_pk is None:
-                        # Its account is gone from Zuora: the contact went with it.
-                        continue
-                    self._tally(
-                        reconcile_contact(contact, account_pk=account_pk, synced_at=synced_at)
-                    )
+                # A contact whose account is gone from Zuora went with it.
+                owned = [
+                    (contact, account_pks[contact.account_id])
+                    for contact in page
+                    if contact.account_id in account_pks
+                ]
+                self._tally(reconcile_contacts(owned, synced_at=synced_at))
                 self.run.contacts_read += len(page)
                 self.run.contacts_watermark = _latest(self.run.contacts_watermark, page)
                 self._save_progress()

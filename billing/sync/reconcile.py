@@ -5,6 +5,7 @@ They run inside the caller's transaction and make no Zuora calls.
 """
 
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from django.utils import timezone
 from billing.models import BillingAccount, BillingAccountContact, SyncKind
 from billing.signals import sold_to_changed
 from billing.sync import queue
-from billing.sync.upsert import upsert_by_zuora_id
+from billing.sync.upsert import upsert_many_by_zuora_id
 from zuora import ZuoraAccount, ZuoraContact
 
 logger = logging.getLogger(__name__)
@@ -90,31 +91,53 @@ def sold_to_email(contact_pk: int | None) -> str:
         .values_list("work_email", "personal_email")
         .first()
     )
-    return (emails[0] or emails[1]) if emails else ""
+    return sign_in_address(*emails) if emails else ""
 
 
-def _announce_sold_to_change(
-    account_pk: int, before: tuple[int | None, str], after: tuple[int | None, str]
-) -> None:
-    if before == after:
-        return
-    transaction.on_commit(
-        lambda: sold_to_changed.send(
-            sender=BillingAccount,
-            account_id=account_pk,
-            previous_contact_id=before[0],
-            contact_id=after[0],
-        ),
-        robust=True,
+def sign_in_address(work_email: str | None, personal_email: str | None) -> str:
+    return work_email or personal_email or ""
+
+
+type SoldTo = tuple[int | None, str]  # (local contact pk, its sign-in address)
+
+
+class SoldToChanges:
+    """Sold-To (contact, address) of accounts before and after one reconciliation."""
+
+    def __init__(self) -> None:
+        self.before: dict[int, SoldTo] = {}
+        self.after: dict[int, SoldTo] = {}
+
+    def saw(self, account_pk: int, before: SoldTo, after: SoldTo) -> None:
+        self.before.setdefault(account_pk, before)
+        self.after[account_pk] = after
+
+    def announce(self) -> None:
+        """After commit, tell listeners (Sold-To provisioning) about real changes."""
+        for account_pk, after in self.after.items():
+            before = self.before[account_pk]
+            if before == after:
+                continue
+            transaction.on_commit(
+                lambda account_pk=account_pk, before=before, after=after: sold_to_changed.send(
+                    sender=BillingAccount,
+                    account_id=account_pk,
+                    previous_contact_id=before[0],
+                    contact_id=after[0],
+                ),
+                robust=True,
+            )
+
+
+def _free_account_numbers(accounts: Sequence[ZuoraAccount], result: ReconcileResult) -> None:
+    """Local accounts still holding these numbers lost them in Zuora: re-sync those."""
+    owner_of = {account.account_number[:70]: account.id for account in accounts}
+    holders = BillingAccount.objects.filter(account_number__in=owner_of).values_list(
+        "pk", "zuora_id", "account_number"
     )
-
-
-def _free_account_number(account: ZuoraAccount, result: ReconcileResult) -> None:
-    """Another local account still holds this number: Zuora moved it, so re-sync that one."""
-    holders = BillingAccount.objects.filter(account_number=account.account_number).exclude(
-        zuora_id=account.id
-    )
-    for holder_pk, holder_zuora_id in holders.values_list("pk", "zuora_id"):
+    for holder_pk, holder_zuora_id, number in holders:
+        if owner_of[number] == holder_zuora_id:
+            continue
         # A placeholder unique to the holder keeps the constraint until its
         # own sync stores its real number (or deletes it).
         BillingAccount.objects.filter(pk=holder_pk).update(account_number=f"~{holder_zuora_id}")
@@ -122,93 +145,179 @@ def _free_account_number(account: ZuoraAccount, result: ReconcileResult) -> None
         result.follow_ups.append((SyncKind.ACCOUNT, holder_zuora_id))
 
 
+def _newest(objects: Iterable[ZuoraAccount]) -> list[ZuoraAccount]:
+    """One object per id: the newest by updatedDate (the later on a tie)."""
+    kept: dict[str, ZuoraAccount] = {}
+    for item in objects:
+        current = kept.get(item.id)
+        if (
+            current is None
+            or current.updated_date is None
+            or item.updated_date is None
+            or item.updated_date >= current.updated_date
+        ):
+            kept[item.id] = item
+    return list(kept.values())
+
+
 def reconcile_account(
     account: ZuoraAccount, *, synced_at: datetime | None = None
 ) -> ReconcileResult:
     """Upsert the account, its Bill-To and Sold-To contacts, and point the references at them."""
+    return reconcile_accounts([account], synced_at=synced_at)
+
+
+def reconcile_accounts(
+    accounts: Sequence[ZuoraAccount], *, synced_at: datetime | None = None
+) -> ReconcileResult:
+    """Upsert accounts with their Bill-To and Sold-To contacts, in a few statements.
+
+    Each account's references point at local contact rows, created from the
+    expanded contacts when missing. Older data never overwrites newer.
+    """
     synced_at = synced_at or timezone.now()
+    accounts = _newest(accounts)
     result = ReconcileResult()
-    _free_account_number(account, result)
-    upserted = upsert_by_zuora_id(
-        BillingAccount,
-        {
-            "zuora_id": account.id,
-            **account_fields(account),
-            "zuora_updated_at": account.updated_date,
-            "last_synced_at": synced_at,
-            "created_at": synced_at,
-        },
-    )
-    contact_pks: dict[str, int] = {}
-    for contact in (account.bill_to, account.sold_to):
-        if contact is not None and contact.id not in contact_pks:
-            contact_pks[contact.id] = _upsert_contact(
-                contact, account_pk=upserted.pk, synced_at=synced_at, result=result
-            )
-    if not upserted.written:
-        result.accounts_stale += 1
+    if not accounts:
         return result
-    result.accounts_written += 1
-
-    def local_contact(zuora_id: str | None) -> int | None:
-        if zuora_id is None:
-            return None
-        if zuora_id in contact_pks:
-            return contact_pks[zuora_id]
-        pk = (
-            BillingAccountContact.objects.filter(zuora_id=zuora_id)
-            .values_list("pk", flat=True)
-            .first()
+    sold_to = SoldToChanges()
+    _free_account_numbers(accounts, result)
+    previous = {
+        zuora_id: (sold_to_pk, sign_in_address(work, personal))
+        for zuora_id, sold_to_pk, work, personal in BillingAccount.objects.filter(
+            zuora_id__in=[account.id for account in accounts]
+        ).values_list(
+            "zuora_id",
+            "sold_to_contact_id",
+            "sold_to_contact__work_email",
+            "sold_to_contact__personal_email",
         )
-        if pk is None:
-            # Not expanded and not known here: fetch it on its own.
-            queue.request(kind=SyncKind.CONTACT, zuora_id=zuora_id)
-            result.follow_ups.append((SyncKind.CONTACT, zuora_id))
-        return pk
-
-    local = BillingAccount.objects.filter(pk=upserted.pk)
-    previous_sold_to = local.values_list("sold_to_contact_id", flat=True).get()
-    before = (previous_sold_to, sold_to_email(previous_sold_to))
-    sold_to_pk = local_contact(account.sold_to_id)
-    local.update(
-        bill_to_contact_id=local_contact(account.bill_to_id), sold_to_contact_id=sold_to_pk
+    }
+    upserted = upsert_many_by_zuora_id(
+        BillingAccount,
+        [
+            {
+                "zuora_id": account.id,
+                **account_fields(account),
+                "zuora_updated_at": account.updated_date,
+                "last_synced_at": synced_at,
+                "created_at": synced_at,
+            }
+            for account in accounts
+        ],
     )
-    _announce_sold_to_change(upserted.pk, before, (sold_to_pk, sold_to_email(sold_to_pk)))
+    expanded = {
+        contact.id: (contact, upserted[account.id].pk)
+        for account in accounts
+        for contact in (account.bill_to, account.sold_to)
+        if contact is not None
+    }
+    contact_pks = _upsert_contacts(
+        list(expanded.values()), synced_at=synced_at, result=result, sold_to=sold_to
+    )
+    written = [account for account in accounts if upserted[account.id].written]
+    result.accounts_stale += len(accounts) - len(written)
+    result.accounts_written += len(written)
+    referenced = {
+        zuora_id
+        for account in written
+        for zuora_id in (account.bill_to_id, account.sold_to_id)
+        if zuora_id is not None and zuora_id not in contact_pks
+    }
+    contact_pks |= dict(
+        BillingAccountContact.objects.filter(zuora_id__in=referenced).values_list("zuora_id", "pk")
+    )
+    for zuora_id in sorted(referenced - contact_pks.keys()):
+        # Neither expanded nor known here: fetch it on its own.
+        queue.request(kind=SyncKind.CONTACT, zuora_id=zuora_id)
+        result.follow_ups.append((SyncKind.CONTACT, zuora_id))
+    rows = []
+    for account in written:
+        pk = upserted[account.id].pk
+        sold_to_pk = contact_pks.get(account.sold_to_id) if account.sold_to_id else None
+        rows.append(
+            BillingAccount(
+                pk=pk,
+                bill_to_contact_id=contact_pks.get(account.bill_to_id)
+                if account.bill_to_id
+                else None,
+                sold_to_contact_id=sold_to_pk,
+            )
+        )
+        address = (
+            _address(account.sold_to)
+            if account.sold_to is not None and account.sold_to.id == account.sold_to_id
+            else sold_to_email(sold_to_pk)
+        )
+        sold_to.saw(pk, previous.get(account.id, (None, "")), (sold_to_pk, address))
+    BillingAccount.objects.bulk_update(rows, ["bill_to_contact_id", "sold_to_contact_id"])
+    sold_to.announce()
     return result
 
 
-def _upsert_contact(
-    contact: ZuoraContact, *, account_pk: int, synced_at: datetime, result: ReconcileResult
-) -> int:
+def _address(contact: ZuoraContact) -> str:
+    return sign_in_address(contact.work_email[:80], contact.personal_email[:80])
+
+
+def _upsert_contacts(
+    contacts: Sequence[tuple[ZuoraContact, int]],
+    *,
+    synced_at: datetime,
+    result: ReconcileResult,
+    sold_to: SoldToChanges,
+) -> dict[str, int]:
+    """Upsert contacts (each with its local account pk); returns their local pks by id."""
+    if not contacts:
+        return {}
+    ids = [contact.id for contact, _ in contacts]
+    # Accounts whose Sold-To is one of these: an address change concerns them.
     sold_to_of = list(
-        BillingAccount.objects.filter(sold_to_contact__zuora_id=contact.id).values_list(
-            "pk", "sold_to_contact_id"
+        BillingAccount.objects.filter(sold_to_contact__zuora_id__in=ids).values_list(
+            "pk",
+            "sold_to_contact_id",
+            "sold_to_contact__zuora_id",
+            "sold_to_contact__work_email",
+            "sold_to_contact__personal_email",
         )
     )
-    emails_before = {
-        account: (contact_pk, sold_to_email(contact_pk)) for account, contact_pk in sold_to_of
-    }
-    upserted = upsert_by_zuora_id(
+    upserted = upsert_many_by_zuora_id(
         BillingAccountContact,
-        contact_values(contact, account_pk=account_pk, synced_at=synced_at),
+        [
+            contact_values(contact, account_pk=account_pk, synced_at=synced_at)
+            for contact, account_pk in contacts
+        ],
     )
-    if upserted.written:
-        result.contacts_written += 1
-        for account, before in emails_before.items():
-            _announce_sold_to_change(account, before, (before[0], sold_to_email(before[0])))
-    else:
-        result.contacts_stale += 1
-    return upserted.pk
+    written = {zuora_id for zuora_id, row in upserted.items() if row.written}
+    result.contacts_written += len(written)
+    result.contacts_stale += len(upserted) - len(written)
+    by_id = {contact.id: contact for contact, _ in contacts}
+    for account_pk, contact_pk, zuora_id, work, personal in sold_to_of:
+        if zuora_id in written:
+            sold_to.saw(
+                account_pk,
+                (contact_pk, sign_in_address(work, personal)),
+                (contact_pk, _address(by_id[zuora_id])),
+            )
+    return {zuora_id: row.pk for zuora_id, row in upserted.items()}
 
 
 def reconcile_contact(
     contact: ZuoraContact, *, account_pk: int, synced_at: datetime | None = None
 ) -> ReconcileResult:
     """Upsert one contact of a local billing account."""
+    return reconcile_contacts([(contact, account_pk)], synced_at=synced_at)
+
+
+def reconcile_contacts(
+    contacts: Sequence[tuple[ZuoraContact, int]], *, synced_at: datetime | None = None
+) -> ReconcileResult:
+    """Upsert contacts, each with the local pk of its billing account, in a few statements."""
     result = ReconcileResult()
-    _upsert_contact(
-        contact, account_pk=account_pk, synced_at=synced_at or timezone.now(), result=result
+    sold_to = SoldToChanges()
+    _upsert_contacts(
+        contacts, synced_at=synced_at or timezone.now(), result=result, sold_to=sold_to
     )
+    sold_to.announce()
     return result
 
 

@@ -1,4 +1,4 @@
-"""Insert-or-update of one synced row, guarded against stale data, in one statement.
+"""Insert-or-update of synced rows, guarded against stale data, in one statement.
 
 `INSERT … ON CONFLICT (zuora_id) DO UPDATE … WHERE` is the same on SQLite and
 PostgreSQL. The WHERE clause is the stale-write guard: a row changes only
@@ -7,6 +7,7 @@ when the incoming Zuora `updatedDate` is at least as new as the stored one
 one second must not drop the later).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,49 +22,64 @@ class Upserted:
 
 def upsert_by_zuora_id(model: type[models.Model], values: dict[str, Any]) -> Upserted:
     """Create or update the row with `values["zuora_id"]`, unless it holds newer data."""
+    return upsert_many_by_zuora_id(model, [values])[values["zuora_id"]]
+
+
+def upsert_many_by_zuora_id(
+    model: type[models.Model], rows: Sequence[dict[str, Any]]
+) -> dict[str, Upserted]:
+    """Upsert many rows (all with the same keys) in one statement; results by Zuora id."""
+    if not rows:
+        return {}
+    # One statement may not touch a row twice: the last value of an id wins.
+    by_id = {row["zuora_id"]: row for row in rows}
     opts = model._meta
-    table = connection.ops.quote_name(opts.db_table)
-    updated = [opts.get_field(name) for name in values]
+    quote = connection.ops.quote_name
+    table = quote(opts.db_table)
+    updated = [opts.get_field(name) for name in rows[0]]
     # A new row also gets the model's defaults for the fields the sync does
     # not own (the ORM applies those, not the database).
     defaults = [
         field
         for field in opts.concrete_fields
-        if field.name not in values and not field.primary_key
+        if field.name not in rows[0] and not field.primary_key
     ]
     fields = updated + defaults
-    columns = [connection.ops.quote_name(field.column) for field in fields]
-    params = [
-        field.get_db_prep_save(
-            values[field.name] if field.name in values else field.get_default(), connection
-        )
-        for field in fields
-    ]
-    quoted = [connection.ops.quote_name(field.column) for field in updated]
+    default_values = [field.get_default() for field in defaults]
+    params: list[Any] = []
+    for row in by_id.values():
+        values = [row[field.name] for field in updated] + default_values
+        params += [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, values, strict=True)
+        ]
+    columns = ", ".join(quote(field.column) for field in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     updates = ", ".join(
-        f"{column} = excluded.{column}"
-        for field, column in zip(updated, quoted, strict=True)
+        f"{quote(field.column)} = excluded.{quote(field.column)}"
+        for field in updated
         if field.name != "zuora_id"
     )
-    guard = connection.ops.quote_name(opts.get_field("zuora_updated_at").column)
-    pk = connection.ops.quote_name(opts.pk.column)
-    placeholders = ", ".join(["%s"] * len(columns))
+    guard = quote(opts.get_field("zuora_updated_at").column)
+    zuora_id = quote(opts.get_field("zuora_id").column)
     # Identifiers come from the model and values are parameters.
     sql = " ".join(
         [
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})",  # noqa: S608
-            f"ON CONFLICT ({connection.ops.quote_name('zuora_id')}) DO UPDATE SET {updates}",
+            f"INSERT INTO {table} ({columns})",
+            f"VALUES {', '.join([placeholders] * len(by_id))}",
+            f"ON CONFLICT ({zuora_id}) DO UPDATE SET {updates}",
             f"WHERE {table}.{guard} IS NULL OR excluded.{guard} IS NULL",
             f"OR {table}.{guard} <= excluded.{guard}",
-            f"RETURNING {pk}",
+            f"RETURNING {quote(opts.pk.column)}, {zuora_id}",
         ]
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is not None:
-        return Upserted(pk=row[0], written=True)
-    existing = model._default_manager.filter(zuora_id=values["zuora_id"]).values_list(
-        "pk", flat=True
-    )
-    return Upserted(pk=existing.get(), written=False)
+        written = {zuora: Upserted(pk=pk, written=True) for pk, zuora in cursor.fetchall()}
+    kept = [zuora for zuora in by_id if zuora not in written]
+    if kept:
+        for pk, zuora in model._default_manager.filter(zuora_id__in=kept).values_list(
+            "pk", "zuora_id"
+        ):
+            written[zuora] = Upserted(pk=pk, written=False)
+    return written

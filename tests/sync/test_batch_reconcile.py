@@ -1,0 +1,143 @@
+"""A page of accounts is reconciled in a few statements, with the same rules as one."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from billing.models import BillingAccount, BillingAccountContact
+from billing.signals import sold_to_changed
+from billing.sync.reconcile import reconcile_accounts
+from tests.factories import zuora_id
+from zuora.models import parse_account
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def contact(account_id: str, contact_id: str, email: str, at: datetime) -> dict[str, Any]:
+    return {
+        "id": contact_id,
+        "accountId": account_id,
+        "firstName": "Ada",
+        "lastName": "Byron",
+        "workEmail": email,
+        "updatedDate": at.isoformat(),
+    }
+
+
+def account(
+    *,
+    number: str,
+    at: datetime = T0,
+    name: str = "Acme",
+    email: str = "a@example.com",
+    ids: tuple[str, str, str] | None = None,
+) -> Any:
+    account_id, bill_to, sold_to = ids or (zuora_id(), zuora_id(), zuora_id())
+    return parse_account(
+        {
+            "id": account_id,
+            "accountNumber": number,
+            "name": name,
+            "status": "Active",
+            "currency": "EUR",
+            "batch": "Batch1",
+            "billToId": bill_to,
+            "soldToId": sold_to,
+            "updatedDate": at.isoformat(),
+            "billTo": contact(account_id, bill_to, "bill@example.com", at),
+            "soldTo": contact(account_id, sold_to, email, at),
+        }
+    )
+
+
+def test_a_page_is_written_in_a_constant_number_of_statements() -> None:
+    small = [account(number=f"S{n}") for n in range(2)]
+    large = [account(number=f"L{n}") for n in range(50)]
+
+    with CaptureQueriesContext(connection) as few:
+        reconcile_accounts(small)
+    with CaptureQueriesContext(connection) as many:
+        reconcile_accounts(large)
+
+    assert len(many.captured_queries) == len(few.captured_queries)
+    assert BillingAccount.objects.count() == 52
+    assert BillingAccountContact.objects.count() == 104
+    for item in large:
+        local = BillingAccount.objects.get(zuora_id=item.id)
+        assert local.bill_to_contact.zuora_id == item.bill_to_id
+        assert local.sold_to_contact.zuora_id == item.sold_to_id
+
+
+def test_within_a_page_stale_rows_are_kept_and_newer_ones_written() -> None:
+    ids = (zuora_id(), zuora_id(), zuora_id())
+    reconcile_accounts([account(number="A1", ids=ids, at=T0, name="Newer")])
+    other = account(number="A2")
+
+    result = reconcile_accounts(
+        [account(number="A1", ids=ids, at=T0 - timedelta(hours=1), name="Older"), other]
+    )
+
+    assert (result.accounts_written, result.accounts_stale) == (1, 1)
+    assert BillingAccount.objects.get(zuora_id=ids[0]).name == "Newer"
+    assert BillingAccount.objects.get(zuora_id=other.id).name == "Acme"
+
+
+def test_the_same_account_twice_in_a_page_keeps_the_newest() -> None:
+    ids = (zuora_id(), zuora_id(), zuora_id())
+    reconcile_accounts(
+        [
+            account(number="A1", ids=ids, at=T0 + timedelta(seconds=5), name="Later"),
+            account(number="A1", ids=ids, at=T0, name="Earlier"),
+        ]
+    )
+    assert BillingAccount.objects.get().name == "Later"
+
+
+def test_two_accounts_swapping_numbers_in_one_page_both_get_theirs() -> None:
+    first, second = account(number="N1"), account(number="N2")
+    reconcile_accounts([first, second])
+    later = T0 + timedelta(minutes=1)
+    swapped = [
+        account(number="N2", ids=(first.id, first.bill_to_id, first.sold_to_id), at=later),
+        account(number="N1", ids=(second.id, second.bill_to_id, second.sold_to_id), at=later),
+    ]
+
+    reconcile_accounts(swapped)
+
+    assert BillingAccount.objects.get(zuora_id=first.id).account_number == "N2"
+    assert BillingAccount.objects.get(zuora_id=second.id).account_number == "N1"
+
+
+def test_sold_to_changes_are_announced_once_per_account(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    ids = (zuora_id(), zuora_id(), zuora_id())
+    heard: list[dict[str, Any]] = []
+
+    def listen(**kwargs: Any) -> None:
+        heard.append(kwargs)
+
+    sold_to_changed.connect(listen)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            reconcile_accounts([account(number="A1", ids=ids)])
+        with django_capture_on_commit_callbacks(execute=True):
+            reconcile_accounts([account(number="A1", ids=ids, at=T0 + timedelta(seconds=1))])
+        with django_capture_on_commit_callbacks(execute=True):
+            reconcile_accounts(
+                [account(number="A1", ids=ids, at=T0 + timedelta(seconds=2), email="n@e.com")]
+            )
+    finally:
+        sold_to_changed.disconnect(listen)
+
+    # New Sold-To, then nothing changed, then its address changed.
+    sold_to = BillingAccountContact.objects.get(zuora_id=ids[2]).pk
+    assert [(h["previous_contact_id"], h["contact_id"]) for h in heard] == [
+        (None, sold_to),
+        (sold_to, sold_to),
+    ]

@@ -63,7 +63,14 @@ def wait_until_quiet(stack: Stack, *, timeout: float, quiet: float = 2.0) -> Non
         elif time.monotonic() - calm_since >= quiet:
             return
         time.sleep(0.2)
-    raise RuntimeError(f"the service did not settle within {timeout:.0f}s")
+    waiting = list(
+        PendingSync.objects.exclude(state=SyncState.DEAD).values(
+            "kind", "zuora_id", "state", "attempts", "next_attempt_at", "last_error"
+        )[:5]
+    )
+    raise RuntimeError(
+        f"the service did not settle within {timeout:.0f}s; still waiting, e.g.: {waiting}"
+    )
 
 
 def sync_runs(since: float) -> dict[tuple[str, str], list[tuple[float, float]]]:

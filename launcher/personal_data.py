@@ -7,8 +7,9 @@ word, case-insensitively. Values shorter than `MIN_LENGTH` characters
 words.
 """
 
+import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,24 +77,34 @@ def find_leaks(paths: Iterable[Path], personal: PersonalData) -> list[Leak]:
     """Every log line that contains one of the values, or a credential."""
     leaks = []
     for path in paths:
-        lines = path.read_text(errors="replace").casefold().splitlines()
-        words = set(_WORD.findall("\n".join(lines)))
-        # Only values all of whose words occur somewhere are searched for line by line.
-        candidates = [
-            (value, what)
-            for value, what in personal.values.items()
-            if all(word in words for word in _WORD.findall(value))
-        ]
-        searches = [
-            (re.compile(rf"(?<!\w){re.escape(value)}(?!\w)"), what) for value, what in candidates
-        ]
-        for number, line in enumerate(lines, start=1):
-            for pattern, what in searches:
-                if pattern.search(line):
-                    leaks.append(Leak(path, number, what))
-            leaks.extend(
-                Leak(path, number, "credential")
-                for pattern in CREDENTIAL_PATTERNS
-                if pattern.search(line)
-            )
-    return leaks
+        text = path.read_text(errors="replace").casefold()
+        line_ends = [match.start() for match in re.finditer("\n", text)]
+        found = list(_occurrences(text, personal))
+        found.extend(
+            (match.start(), "credential")
+            for pattern in CREDENTIAL_PATTERNS
+            for match in pattern.finditer(text)
+        )
+        leaks.extend(
+            Leak(path, bisect.bisect_left(line_ends, position) + 1, what)
+            for position, what in found
+        )
+    return sorted(set(leaks), key=lambda leak: (leak.path, leak.line_number, leak.what))
+
+
+def _occurrences(text: str, personal: PersonalData) -> Iterator[tuple[int, str]]:
+    """Where a value occurs as whole words: found from its first word's occurrences."""
+    tokens = [(match.start(), match.group()) for match in _WORD.finditer(text)]
+    words = {word for _, word in tokens}
+    by_first_word: dict[str, list[tuple[str, str]]] = {}
+    for value, what in personal.values.items():
+        value_words = _WORD.findall(value)
+        if value_words and all(word in words for word in value_words):
+            # From its first word on (a phone number's leading "+" is not a word).
+            core = value[_WORD.search(value).start() :]  # type: ignore[union-attr]
+            by_first_word.setdefault(value_words[0], []).append((core, what))
+    for start, word in tokens:
+        for core, what in by_first_word.get(word, ()):
+            end = start + len(core)
+            if text.startswith(core, start) and not _WORD.match(text[end : end + 1]):
+                yield start, what

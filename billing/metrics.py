@@ -16,6 +16,11 @@ CALLOUTS = Counter(
     "Callouts received, by kind and outcome (accepted, or why refused).",
     ["kind", "outcome"],
 )
+CALLOUT_BATCH_SIZE = Histogram(
+    "zuora_sync_callout_batch_size",
+    "Callouts recorded per database transaction (group commit).",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 SYNC_RUNS = Histogram(
     "zuora_sync_sync_duration_seconds",
     "Duration of one sync run (fetch and reconcile), by kind and outcome.",

@@ -21,7 +21,8 @@ from billing.callouts.parameters import CalloutTarget, account_target, contact_t
 from billing.callouts.rejections import CalloutRejected
 from billing.metrics import CALLOUTS
 from billing.models import SyncKind
-from billing.sync.queue import record_callout
+from billing.sync import ingest
+from billing.sync.queue import Callout
 
 logger = logging.getLogger("billing.callouts")
 
@@ -63,13 +64,15 @@ def _receive(request: HttpRequest, kind: SyncKind, read_target: TargetReader) ->
 
     address = authentication.source_address(request)
     try:
-        record_callout(
-            kind=target.kind,
-            zuora_id=target.zuora_id,
-            account_zuora_id=target.account_zuora_id,
-            zuora_request_id=request_id,
-            zuora_notification_id=_header_token(request, "Zuora-Notification-Id"),
-            source_address=str(address) if address is not None else None,
+        ingest.writer.record(
+            Callout(
+                kind=target.kind,
+                zuora_id=target.zuora_id,
+                account_zuora_id=target.account_zuora_id,
+                zuora_request_id=request_id,
+                zuora_notification_id=_header_token(request, "Zuora-Notification-Id"),
+                source_address=str(address) if address is not None else None,
+            )
         )
     except DatabaseFailure:
         CALLOUTS.labels(kind=str(kind), outcome="database_unavailable").inc()

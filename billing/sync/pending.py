@@ -9,6 +9,8 @@ transaction that commits the reconciliation.
 
 import random
 import secrets
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -44,22 +46,36 @@ def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) 
     moves that on by as much again, up to `SYNC_SETTLE_MAX_SECONDS` after the
     first: a burst of callouts for one object then costs one fetch.
     """
+    return (kind, zuora_id) in request_syncs([(kind, zuora_id)], now=now)
+
+
+def request_syncs(
+    requests: Sequence[tuple[SyncKind, str]], *, now: datetime | None = None
+) -> set[tuple[str, str]]:
+    """`request_sync` for many objects in one statement; returns those starting a new wait.
+
+    An object named n times counts as n requests (its generation moves by n).
+    """
+    if not requests:
+        return set()
     now = now or timezone.now()
+    counts = Counter((str(kind), zuora_id) for kind, zuora_id in requests)
     table = PendingSync._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
     stamp = adapt(now)
     settled = adapt(now + timedelta(seconds=settings.SYNC_SETTLE_SECONDS))
     settle_until = adapt(now + timedelta(seconds=settings.SYNC_SETTLE_MAX_SECONDS))
     pending, dead = SyncState.PENDING.value, SyncState.DEAD.value
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, 0, '', '', '', '')"] * len(counts))
     sql = f"""
         INSERT INTO {table} (
             kind, zuora_id, state, generation, requested_since, last_requested_at,
             next_attempt_at, settle_until, attempts, claim_token, last_error,
             replay_reason, replayed_by
         )
-        VALUES (%s, %s, %s, 1, %s, %s, %s, %s, 0, '', '', '', '')
+        VALUES {values}
         ON CONFLICT (kind, zuora_id) DO UPDATE SET
-            generation = {table}.generation + 1,
+            generation = {table}.generation + excluded.generation,
             last_requested_at = excluded.last_requested_at,
             requested_since = CASE WHEN {table}.state = %s
                 THEN excluded.requested_since ELSE {table}.requested_since END,
@@ -74,21 +90,27 @@ def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) 
             attempts = CASE WHEN {table}.state = %s THEN 0 ELSE {table}.attempts END,
             dead_at = CASE WHEN {table}.state = %s THEN NULL ELSE {table}.dead_at END,
             state = CASE WHEN {table}.state = %s THEN %s ELSE {table}.state END
-        RETURNING requested_since
+        RETURNING kind, zuora_id, requested_since
     """  # noqa: S608 (table name from the model; values are parameters)
-    parameters = [kind, zuora_id, pending, stamp, stamp, settled, settle_until]
+    parameters: list[object] = []
+    for (kind, zuora_id), count in counts.items():
+        parameters += [kind, zuora_id, pending, count, stamp, stamp, settled, settle_until]
     parameters += [dead, dead, pending, dead, dead, dead, dead, pending]
     with connection.cursor() as cursor:
         cursor.execute(sql, parameters)
-        (requested_since,) = cursor.fetchone()
+        returned = cursor.fetchall()
+    return {
+        (kind, zuora_id)
+        for kind, zuora_id, requested_since in returned
+        if _as_aware(requested_since) == now
+    }
+
+
+def _as_aware(value: datetime | str) -> datetime:
     # SQLite hands back text or a naive UTC datetime, PostgreSQL an aware one.
-    if isinstance(requested_since, str):
-        requested_since = connection.ops.convert_datetimefield_value(
-            requested_since, None, connection
-        )
-    if timezone.is_naive(requested_since):
-        requested_since = timezone.make_aware(requested_since, UTC)
-    return requested_since == now
+    if isinstance(value, str):
+        value = connection.ops.convert_datetimefield_value(value, None, connection)
+    return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value
 
 
 def seconds_until_due(

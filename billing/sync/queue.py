@@ -1,13 +1,16 @@
 """Putting Zuora objects on the sync queue: from callouts, passes and operators."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
 from django.utils import timezone
 
 from billing.models import CalloutReceipt, SyncKind
-from billing.sync.pending import request_sync
+from billing.sync.pending import request_syncs
 
 
 def enqueue(*, kind: SyncKind, zuora_id: str, run_after: datetime | None = None) -> None:
@@ -25,19 +28,30 @@ def request(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> bo
 
     Returns True when this request started a new wait (and so enqueued a task).
     """
-    if not request_sync(kind=kind, zuora_id=zuora_id, now=now):
-        return False
+    started = request_syncs([(kind, zuora_id)], now=now)
+    _enqueue(started)
+    return bool(started)
+
+
+def _enqueue(started: set[tuple[str, str]]) -> None:
+    """Enqueue a task for each object whose wait just started."""
+    if not started:
+        return
     if queue_in_database() and connection.in_atomic_block:
-        # The task row commits with the pending row: one transaction, and
+        # The task rows commit with the pending rows: one transaction, and
         # never a pending sync without its task.
-        enqueue(kind=kind, zuora_id=zuora_id)
+        for kind, zuora_id in sorted(started):
+            enqueue(kind=SyncKind(kind), zuora_id=zuora_id)
         wake_workers()
-    else:
+        return
+    for kind, zuora_id in sorted(started):
         # Robust: the pending row is committed, so a failed enqueue loses
         # nothing (the sweeper re-enqueues overdue syncs) and must not fail
         # the caller.
-        transaction.on_commit(lambda: enqueue(kind=kind, zuora_id=zuora_id), robust=True)
-    return True
+        transaction.on_commit(
+            lambda kind=kind, zuora_id=zuora_id: enqueue(kind=SyncKind(kind), zuora_id=zuora_id),
+            robust=True,
+        )
 
 
 WAKE_CHANNEL = "zuora_sync_tasks"
@@ -55,29 +69,42 @@ def wake_workers() -> None:
             cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
 
 
-def record_callout(
-    *,
-    kind: SyncKind,
-    zuora_id: str,
-    account_zuora_id: str = "",
-    zuora_request_id: str = "",
-    zuora_notification_id: str = "",
-    source_address: str | None = None,
-) -> CalloutReceipt:
-    """Record a callout and queue its object, in one transaction.
+@dataclass(frozen=True)
+class Callout:
+    """One callout as the endpoint accepted it."""
 
-    When this returns, the callout is durable: answering Zuora 200 is safe.
+    kind: SyncKind
+    zuora_id: str
+    account_zuora_id: str = ""
+    zuora_request_id: str = ""
+    zuora_notification_id: str = ""
+    source_address: str | None = None
+
+
+def record_callouts(callouts: Sequence[Callout]) -> None:
+    """Record callouts and queue their objects, in one transaction.
+
+    When this returns, the callouts are durable: answering Zuora 200 is safe.
     """
     now = timezone.now()
     with transaction.atomic():
-        receipt = CalloutReceipt.objects.create(
-            kind=kind,
-            zuora_id=zuora_id,
-            account_zuora_id=account_zuora_id,
-            zuora_request_id=zuora_request_id[:64],
-            zuora_notification_id=zuora_notification_id[:64],
-            source_address=source_address,
-            received_at=now,
+        CalloutReceipt.objects.bulk_create(
+            [
+                CalloutReceipt(
+                    kind=callout.kind,
+                    zuora_id=callout.zuora_id,
+                    account_zuora_id=callout.account_zuora_id,
+                    zuora_request_id=callout.zuora_request_id[:64],
+                    zuora_notification_id=callout.zuora_notification_id[:64],
+                    source_address=callout.source_address,
+                    received_at=now,
+                )
+                for callout in callouts
+            ]
         )
-        request(kind=kind, zuora_id=zuora_id, now=now)
-    return receipt
+        _enqueue(request_syncs([(c.kind, c.zuora_id) for c in callouts], now=now))
+
+
+def record_callout(**fields: Any) -> None:
+    """Record one callout (see `record_callouts`)."""
+    record_callouts([Callout(**fields)])

@@ -1,0 +1,72 @@
+"""Callouts arriving together are committed together, and each is answered only once durable."""
+
+import threading
+from typing import Any
+
+import pytest
+from django.db import OperationalError, connection, connections
+from prometheus_client import REGISTRY
+
+from billing.models import CalloutReceipt, PendingSync, SyncKind
+from billing.sync.ingest import CalloutWriter
+from billing.sync.queue import Callout
+from tests.factories import zuora_id
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def batches() -> float:
+    return REGISTRY.get_sample_value("zuora_sync_callout_batch_size_count") or 0.0
+
+
+def record_from_threads(writer: CalloutWriter, callouts: list[Callout]) -> list[Any]:
+    outcomes: list[Any] = []
+    start = threading.Barrier(len(callouts))
+
+    def send(callout: Callout) -> None:
+        start.wait()
+        try:
+            writer.record(callout)
+            outcomes.append("recorded")
+        except Exception as error:
+            outcomes.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in callouts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def test_concurrent_callouts_are_all_recorded_in_fewer_transactions() -> None:
+    ids = [zuora_id() for _ in range(10)]
+    callouts = [Callout(kind=SyncKind.ACCOUNT, zuora_id=ids[n % 10]) for n in range(40)]
+    before = batches()
+
+    outcomes = record_from_threads(CalloutWriter(), callouts)
+
+    assert outcomes == ["recorded"] * 40
+    assert CalloutReceipt.objects.count() == 40
+    # Four callouts for each object, whichever batches they fell in.
+    assert sorted(PendingSync.objects.values_list("generation", flat=True)) == [4] * 10
+    assert batches() - before < 40
+
+
+def test_a_failed_write_fails_every_callout_of_its_batch_and_records_nothing() -> None:
+    def refuse(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if "billing_calloutreceipt" in sql:
+            raise OperationalError("database unavailable")
+        return execute(sql, params, many, context)
+
+    writer = CalloutWriter()
+    with connection.execute_wrapper(refuse), pytest.raises(OperationalError):
+        writer.record(Callout(kind=SyncKind.CONTACT, zuora_id=zuora_id()))
+
+    assert CalloutReceipt.objects.count() == 0
+    assert PendingSync.objects.count() == 0
+    # The writer is free again for the next callout.
+    writer.record(Callout(kind=SyncKind.CONTACT, zuora_id=zuora_id()))
+    assert CalloutReceipt.objects.count() == 1

@@ -1,6 +1,5 @@
 """`zuora_sync --full` imports every account and contact, resumes, and repairs what it finds."""
 
-import time
 from datetime import datetime
 from io import StringIO
 
@@ -41,9 +40,7 @@ def test_full_import_of_two_thousand_accounts_sets_bill_to_and_sold_to_reference
     zuora.reset_request_counts()
     out = StringIO()
 
-    started = time.monotonic()
     call_command("zuora_sync", "--full", stdout=out)
-    elapsed = time.monotonic() - started
 
     assert BillingAccount.objects.count() == accounts == 2000
     assert BillingAccountContact.objects.count() == contacts
@@ -62,7 +59,6 @@ def test_full_import_of_two_thousand_accounts_sets_bill_to_and_sold_to_reference
     summary = out.getvalue().strip().splitlines()[-1]
     assert summary.startswith("zuora_sync: full pass #")
     assert f"{zuora.request_count()} Zuora calls" in summary
-    assert elapsed < 60, f"the import took {elapsed:.1f}s"
 
 
 def test_full_import_records_the_watermark_as_the_latest_updated_date_read(

@@ -1,18 +1,16 @@
 """Compare the whole local copy with Zuora, page by page, without writing (`zuora_sync --check`).
 
-Differences are those of compare.py (same wording, ids and field names only,
-never personal values); unlike it, local rows are loaded one page at a time.
-Only the ids seen in Zuora are kept, to find local objects Zuora no longer has.
+Differences are compare.py's (ids and field names only, never personal
+values), page by page as Zuora returns them. Only the ids seen in Zuora are
+kept, to find local objects Zuora no longer has.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from itertools import batched
 
 from billing.models import BillingAccount, BillingAccountContact
-from billing.sync.compare import Difference
-from billing.sync.reconcile import account_fields, contact_fields
+from billing.sync.compare import Difference, account_page_differences, contact_page_differences
 from billing.sync.zuora_access import zuora_client
-from zuora import ZuoraAccount, ZuoraContact
 from zuora.query import MAX_PAGE_SIZE
 
 PageCallback = Callable[[str, int], None]
@@ -31,13 +29,13 @@ def differences_from_zuora(
             "account",
             BillingAccount,
             batched(client.iter_accounts(page_size=page_size), page_size),
-            _account_page,
+            account_page_differences,
         ),
         (
             "contact",
             BillingAccountContact,
             batched(client.iter_contacts(page_size=page_size), page_size),
-            _contact_page,
+            contact_page_differences,
         ),
     ):
         seen: set[str] = set()
@@ -50,45 +48,3 @@ def differences_from_zuora(
         for zuora_id in local_ids.iterator(chunk_size=2000):
             if zuora_id not in seen:
                 yield Difference(kind, zuora_id, "gone from Zuora")
-
-
-def _account_page(page: Sequence[ZuoraAccount]) -> Iterator[Difference]:
-    local = BillingAccount.objects.select_related("bill_to_contact", "sold_to_contact").in_bulk(
-        [remote.id for remote in page], field_name="zuora_id"
-    )
-    for remote in page:
-        here = local.get(remote.id)
-        if here is None:
-            yield Difference("account", remote.id, "missing here")
-            continue
-        fields = [
-            name for name, value in account_fields(remote).items() if getattr(here, name) != value
-        ]
-        if _zuora_id(here.bill_to_contact) != remote.bill_to_id:
-            fields.append("bill_to_contact")
-        if _zuora_id(here.sold_to_contact) != remote.sold_to_id:
-            fields.append("sold_to_contact")
-        if fields:
-            yield Difference("account", remote.id, "differs in " + ", ".join(fields))
-
-
-def _contact_page(page: Sequence[ZuoraContact]) -> Iterator[Difference]:
-    local = BillingAccountContact.objects.select_related("billing_account").in_bulk(
-        [remote.id for remote in page], field_name="zuora_id"
-    )
-    for remote in page:
-        here = local.get(remote.id)
-        if here is None:
-            yield Difference("contact", remote.id, "missing here")
-            continue
-        fields = [
-            name for name, value in contact_fields(remote).items() if getattr(here, name) != value
-        ]
-        if here.billing_account.zuora_id != remote.account_id:
-            fields.append("billing_account")
-        if fields:
-            yield Difference("contact", remote.id, "differs in " + ", ".join(fields))
-
-
-def _zuora_id(contact: BillingAccountContact | None) -> str | None:
-    return contact.zuora_id if contact is not None else None

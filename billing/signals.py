@@ -1,4 +1,5 @@
-"""Signals other apps listen to; sent after the sync's transaction committed."""
+"""Signals other apps listen to; sent inside the sync's transaction, so that what a
+listener writes commits with the sync (a listener that must not fail it uses a savepoint)."""
 
 from django.dispatch import Signal
 

@@ -9,10 +9,11 @@ logger = logging.getLogger(__name__)
 
 
 def provision_on_sold_to_change(sender: type, *, account_id: int, **kwargs: Any) -> None:
-    """The sync committed a new Sold-To (or a new Sold-To email): provision it.
+    """The sync is committing a new Sold-To (or a new Sold-To email): provision it.
 
-    The sync has already committed, and must never fail because of this: a
-    failure is logged with what to run to retry it.
+    Runs inside the sync's transaction, so access changes commit with the
+    data. The sync must never fail because of this: provisioning runs in its
+    own savepoint, and a failure is logged with what to run to retry it.
     """
     try:
         provision_sold_to(account_id=account_id)

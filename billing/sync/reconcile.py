@@ -9,7 +9,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -113,19 +112,21 @@ class SoldToChanges:
         self.after[account_pk] = after
 
     def announce(self) -> None:
-        """After commit, tell listeners (Sold-To provisioning) about real changes."""
+        """Tell listeners (Sold-To provisioning) about real changes, in this transaction.
+
+        What they write commits with the reconciliation or not at all: a worker
+        killed between the two would otherwise leave access that nothing repairs,
+        since the data already equals Zuora's.
+        """
         for account_pk, after in self.after.items():
             before = self.before[account_pk]
             if before == after:
                 continue
-            transaction.on_commit(
-                lambda account_pk=account_pk, before=before, after=after: sold_to_changed.send(
-                    sender=BillingAccount,
-                    account_id=account_pk,
-                    previous_contact_id=before[0],
-                    contact_id=after[0],
-                ),
-                robust=True,
+            sold_to_changed.send(
+                sender=BillingAccount,
+                account_id=account_pk,
+                previous_contact_id=before[0],
+                contact_id=after[0],
             )
 
 

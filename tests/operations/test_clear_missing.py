@@ -1,6 +1,7 @@
 """`clear_missing_zuora_accounts` after a sandbox refresh: a dry run, then --apply."""
 
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -69,8 +70,10 @@ def test_dry_run_lists_accounts_missing_from_zuora_and_deletes_nothing(
 
 
 def test_apply_deletes_missing_accounts_with_their_contacts_and_memberships(
-    seeded_zuora: ZuoraFactory,
+    seeded_zuora: ZuoraFactory, settings: Any
 ) -> None:
+    # Only the memberships granted below, not those of Sold-To provisioning.
+    settings.SOLD_TO_PROVISIONING_ENABLED = False
     zuora = seeded_zuora(accounts=130)
     backfill.run_full_pass()
     purged = refresh_sandbox(zuora, every=5)

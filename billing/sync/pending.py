@@ -116,7 +116,12 @@ def _as_aware(value: datetime | str) -> datetime:
 def seconds_until_due(
     *, kind: SyncKind, zuora_id: str, now: datetime | None = None
 ) -> float | None:
-    """How long a pending sync still settles, if it becomes due within the settle bound."""
+    """How long a pending sync still settles, if it is due within the settle bound.
+
+    0 when it is already due (it became due since the caller's claim failed):
+    the caller claims again at once. None when it is not pending, or waits
+    longer (a backed-off retry, which has its own task).
+    """
     now = now or timezone.now()
     due = (
         PendingSync.objects.filter(kind=kind, zuora_id=zuora_id, state=SyncState.PENDING)
@@ -125,8 +130,8 @@ def seconds_until_due(
     )
     if due is None:
         return None
-    wait = (due - now).total_seconds()
-    return wait if 0 < wait <= settings.SYNC_SETTLE_MAX_SECONDS else None
+    wait = max(0.0, (due - now).total_seconds())
+    return wait if wait <= settings.SYNC_SETTLE_MAX_SECONDS else None
 
 
 def claim(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> Claim | None:

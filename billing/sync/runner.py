@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from enum import StrEnum
 
+from django.conf import settings
 from django.db import DatabaseError, transaction
 
 from billing.metrics import SYNC_RUNS
@@ -48,14 +49,17 @@ class Outcome(StrEnum):
 def run_pending_sync(*, kind: SyncKind, zuora_id: str) -> Outcome:
     """Run the pending sync of one object if it is due and free."""
     held = pending.claim(kind=kind, zuora_id=zuora_id)
-    while held is None:
-        # Not due yet: a burst is still settling. Wait the few milliseconds
-        # rather than hand the task back.
+    # Not due yet: a burst is still settling. Wait the few milliseconds rather
+    # than hand the task back (bounded, in case the clock misbehaves).
+    give_up = time.monotonic() + 2 * settings.SYNC_SETTLE_MAX_SECONDS + 1
+    while held is None and time.monotonic() < give_up:
         wait = pending.seconds_until_due(kind=kind, zuora_id=zuora_id)
         if wait is None:
             return Outcome.SKIPPED
         time.sleep(wait)
         held = pending.claim(kind=kind, zuora_id=zuora_id)
+    if held is None:
+        return Outcome.SKIPPED
     started = time.monotonic()
     try:
         outcome = _reconcile(held)

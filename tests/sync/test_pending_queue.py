@@ -205,3 +205,6 @@ def test_seconds_until_due_tells_a_worker_how_long_to_wait() -> None:
         0.05
     )
     assert pending.seconds_until_due(kind=ACCOUNT, zuora_id=zuora_id(), now=start) is None
+    # Became due since a claim failed: claim again at once, never give up on it.
+    late = start + timedelta(seconds=0.06)
+    assert pending.seconds_until_due(kind=ACCOUNT, zuora_id=object_id, now=late) == 0

@@ -57,6 +57,13 @@ def _task_backend_ready() -> bool:
         except DatabaseError:
             return False
         return True
+    if type(backend).__module__.startswith("django_tasks_redis"):
+        import redis
+
+        try:
+            return bool(redis.Redis.from_url(settings.TASKS_REDIS_URL, socket_timeout=2).ping())
+        except redis.RedisError:
+            return False
     return not backend.check()
 
 

@@ -69,3 +69,41 @@ def test_metrics_count_callouts_by_kind_and_outcome(client: Client, settings) ->
     body = client.get("/metrics").content.decode()
 
     assert 'zuora_sync_callouts_total{kind="account",outcome="unauthenticated"}' in body
+
+
+@pytest.mark.django_db
+def test_readyz_checks_redis_when_tasks_live_there(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    # Nothing listens on port 9: Redis is unreachable, so not ready.
+    settings.TASKS_REDIS_URL = "redis://127.0.0.1:9/0"
+    settings.TASKS = {
+        "default": {
+            "BACKEND": settings.REDIS_TASKS_BACKEND,
+            "QUEUES": ["default"],
+            "OPTIONS": {"REDIS_URL": settings.TASKS_REDIS_URL},
+        }
+    }
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": True, "tasks": False}
+
+
+@pytest.mark.django_db
+def test_readyz_is_ready_with_a_reachable_redis(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    import redis
+
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0", socket_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings.TASKS_REDIS_URL = "redis://127.0.0.1:6379/0"
+    settings.TASKS = {
+        "default": {
+            "BACKEND": settings.REDIS_TASKS_BACKEND,
+            "QUEUES": ["default"],
+            "OPTIONS": {"REDIS_URL": settings.TASKS_REDIS_URL},
+        }
+    }
+
+    assert client.get("/readyz").json()["checks"] == {"database": True, "tasks": True}

@@ -4,11 +4,11 @@ import random
 from urllib.parse import urlsplit
 
 from bench import openload
-from bench.freshness import wait_until_quiet
 from bench.ingest import CALLOUT_PATH
 from bench.report import Figure, Report
 from bench.services import emulator
 from bench.sizes import Sizes
+from launcher.scenario import wait_until_quiet
 from launcher.stack import Stack
 
 FETCH = "GET /object-query/accounts/{key}"

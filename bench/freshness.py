@@ -19,6 +19,7 @@ from bench import database
 from bench.report import Figure, Report, percentile
 from bench.services import emulator, process_memory_kib
 from bench.sizes import Sizes
+from launcher.scenario import wait_until_quiet
 from launcher.stack import Stack
 
 TICK = 0.02  # seconds between batches of changes
@@ -47,36 +48,6 @@ def _synced_object(change: dict[str, Any]) -> tuple[str, str] | None:
     if change["kind"].startswith("contact_"):
         return "contact", change["contactId"]
     return "account", change["accountId"]
-
-
-def wait_until_quiet(stack: Stack, *, timeout: float, quiet: float = 2.0) -> None:
-    """Until no sync is pending or running and no callout arrived for `quiet` seconds."""
-    from billing.models import CalloutReceipt, PendingSync, SyncState
-
-    deadline = time.monotonic() + timeout
-    last_seen, calm_since = -1, time.monotonic()
-    while time.monotonic() < deadline:
-        stack.supervisor.check_alive()
-        receipts = CalloutReceipt.objects.count()
-        busy = PendingSync.objects.exclude(state=SyncState.DEAD).exists()
-        if receipts != last_seen or busy:
-            last_seen, calm_since = receipts, time.monotonic()
-        elif time.monotonic() - calm_since >= quiet:
-            return
-        time.sleep(0.2)
-    waiting = list(
-        PendingSync.objects.exclude(state=SyncState.DEAD).values(
-            "kind", "zuora_id", "state", "attempts", "next_attempt_at", "last_error"
-        )[:5]
-    )
-    from django.db.models import Count
-    from django_tasks_db.models import DBTaskResult
-
-    tasks = dict(DBTaskResult.objects.values_list("status").annotate(Count("id")))
-    raise RuntimeError(
-        f"the service did not settle within {timeout:.0f}s; tasks by status {tasks}; "
-        f"still waiting, e.g.: {waiting}"
-    )
 
 
 def sync_runs(since: float) -> dict[tuple[str, str], list[tuple[float, float]]]:

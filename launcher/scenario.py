@@ -120,7 +120,28 @@ def wait_until_quiet(stack: Stack, *, timeout: float, quiet: float = 3.0) -> Non
         elif time.monotonic() - calm_since >= quiet:
             return
         time.sleep(0.2)
-    raise RuntimeError(f"the service did not settle within {timeout:.0f}s")
+    waiting = list(
+        PendingSync.objects.exclude(state=SyncState.DEAD).values(
+            "kind", "zuora_id", "state", "attempts", "next_attempt_at", "last_error"
+        )[:5]
+    )
+    raise RuntimeError(
+        f"the service did not settle within {timeout:.0f}s; tasks by status "
+        f"{task_counts()}; still waiting, e.g.: {waiting}"
+    )
+
+
+def task_counts() -> dict[str, int]:
+    """Tasks by status, when the queue lives in the database (else empty)."""
+    from django.db.models import Count
+
+    from billing.sync.queue import queue_in_database
+
+    if not queue_in_database():
+        return {}
+    from django_tasks_db.models import DBTaskResult
+
+    return dict(DBTaskResult.objects.values_list("status").annotate(Count("id")))
 
 
 def local_differences(stack: Stack) -> list[str]:

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 from django.db import DatabaseError, close_old_connections, connection
+from django.db import Error as DatabaseFailure
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
@@ -129,13 +130,13 @@ class ConcurrentWorker:
     def _run(self, task: DBTaskResult) -> None:
         try:
             self.runner.run_task(task)
-        except DatabaseError as error:
+        except DatabaseFailure as error:
             # The sync stays claimed; its lease runs out and the sweeper hands
             # it back. Nothing is lost.
             logger.warning(
                 "task could not record its result", extra={"error": type(error).__name__}
             )
         finally:
-            with contextlib.suppress(DatabaseError):
+            with contextlib.suppress(DatabaseFailure):
                 close_old_connections()
             self.slots.release()

@@ -5,7 +5,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError
+
+# django.db.Error: also InterfaceError (a closed connection), not a DatabaseError.
+from django.db import Error as DatabaseFailure
+from django.db import close_old_connections
 
 from billing.models import SyncKind
 from billing.sync import pending, queue
@@ -37,8 +40,10 @@ class Command(BaseCommand):
         )
         while True:
             try:
+                # A connection broken by an outage is replaced, not reused.
+                close_old_connections()
                 released, requeued = sweep(grace=grace)
-            except DatabaseError as error:
+            except DatabaseFailure as error:
                 if not options["loop"]:
                     raise CommandError(f"sweep failed: {error}") from error
                 self.stderr.write(f"sweep failed, will try again: {error}")

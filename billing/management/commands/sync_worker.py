@@ -9,7 +9,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError, connection, connections
+from django.db import Error as DatabaseFailure
+
+# django.db.Error: also InterfaceError (a closed connection), not a DatabaseError.
+from django.db import connection, connections
 from django.utils.crypto import get_random_string
 
 from billing.worker import ConcurrentWorker
@@ -71,7 +74,7 @@ class Command(BaseCommand):
         while True:
             try:
                 worker.run()
-            except DatabaseError as error:
+            except DatabaseFailure as error:
                 if not worker.running:
                     return
                 # Consecutive failures back off further; a spell of work resets that.
@@ -84,7 +87,7 @@ class Command(BaseCommand):
                     "database unavailable; the worker waits and tries again",
                     extra={"error": type(error).__name__, "retry_in_s": round(delay, 1)},
                 )
-                with contextlib.suppress(DatabaseError):
+                with contextlib.suppress(DatabaseFailure):
                     connections.close_all()
                 time.sleep(delay)
                 continue

@@ -41,7 +41,24 @@ def _setting[T](parse: Callable[[], T], fallback: T) -> T:
 
 env = os.environ
 
-DEBUG = _setting(lambda: parse_bool("DEBUG", read(env, "DEBUG"), default=False), False)
+
+def _int(name: str, *, default: int, minimum: int = 0) -> int:
+    return _setting(
+        lambda: parse_int(name, read(env, name), default=default, minimum=minimum), default
+    )
+
+
+def _float(name: str, *, default: float, minimum: float = 0.0) -> float:
+    return _setting(
+        lambda: parse_float(name, read(env, name), default=default, minimum=minimum), default
+    )
+
+
+def _flag(name: str, *, default: bool) -> bool:
+    return _setting(lambda: parse_bool(name, read(env, name), default=default), default)
+
+
+DEBUG = _flag("DEBUG", default=False)
 
 _secret_key = read(env, "SECRET_KEY") or ""
 SECRET_KEY_FROM_ENVIRONMENT = bool(_secret_key)
@@ -122,12 +139,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # The customer portal and Sold-To provisioning: a synced account's Sold-To
 # contact becomes a customer, invited by email to set a password.
-SOLD_TO_PROVISIONING_ENABLED = _setting(
-    lambda: parse_bool(
-        "SOLD_TO_PROVISIONING_ENABLED", read(env, "SOLD_TO_PROVISIONING_ENABLED"), default=True
-    ),
-    True,
-)
+SOLD_TO_PROVISIONING_ENABLED = _flag("SOLD_TO_PROVISIONING_ENABLED", default=True)
 _portal_base_url = read(env, "PORTAL_BASE_URL") or ""
 PORTAL_BASE_URL_FROM_ENVIRONMENT = bool(_portal_base_url)
 PORTAL_BASE_URL = (_portal_base_url or "http://localhost:8000").rstrip("/")
@@ -143,18 +155,10 @@ MAILERS = {
             "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
             "OPTIONS": {
                 "host": _email_host,
-                "port": _setting(
-                    lambda: parse_int(
-                        "EMAIL_PORT", read(env, "EMAIL_PORT"), default=587, minimum=1
-                    ),
-                    587,
-                ),
+                "port": _int("EMAIL_PORT", default=587, minimum=1),
                 "username": read(env, "EMAIL_HOST_USER") or "",
                 "password": env.get("EMAIL_HOST_PASSWORD", ""),
-                "use_tls": _setting(
-                    lambda: parse_bool("EMAIL_USE_TLS", read(env, "EMAIL_USE_TLS"), default=True),
-                    True,
-                ),
+                "use_tls": _flag("EMAIL_USE_TLS", default=True),
                 "timeout": 30,
             },
         }
@@ -203,36 +207,18 @@ if TASKS_BACKEND == REDIS_TASKS_BACKEND:
     }
 
 # Zuora REST API access.
-ZUORA_SYNC_ENABLED = _setting(
-    lambda: parse_bool("ZUORA_SYNC_ENABLED", read(env, "ZUORA_SYNC_ENABLED"), default=True), True
-)
+ZUORA_SYNC_ENABLED = _flag("ZUORA_SYNC_ENABLED", default=True)
 ZUORA_BASE_URL = read(env, "ZUORA_BASE_URL") or ""
 ZUORA_CLIENT_ID = read(env, "ZUORA_CLIENT_ID") or ""
 ZUORA_CLIENT_SECRET = read(env, "ZUORA_CLIENT_SECRET") or ""
 ZUORA_ENTITY_ID = read(env, "ZUORA_ENTITY_ID") or ""
-ZUORA_TIMEOUT = _setting(
-    lambda: parse_float("ZUORA_TIMEOUT", read(env, "ZUORA_TIMEOUT"), default=30.0, minimum=1.0),
-    30.0,
-)
-ZUORA_MAX_CONCURRENCY = _setting(
-    lambda: parse_int(
-        "ZUORA_MAX_CONCURRENCY", read(env, "ZUORA_MAX_CONCURRENCY"), default=10, minimum=1
-    ),
-    10,
-)
+ZUORA_TIMEOUT = _float("ZUORA_TIMEOUT", default=30.0, minimum=1.0)
+ZUORA_MAX_CONCURRENCY = _int("ZUORA_MAX_CONCURRENCY", default=10, minimum=1)
 
 # How long one Zuora call may spend retrying (throttling, 5xx) before the sync
 # gives the worker back and reschedules itself on the queue instead.
-ZUORA_MAX_ATTEMPTS = _setting(
-    lambda: parse_int("ZUORA_MAX_ATTEMPTS", read(env, "ZUORA_MAX_ATTEMPTS"), default=3, minimum=1),
-    3,
-)
-ZUORA_RETRY_DEADLINE = _setting(
-    lambda: parse_float(
-        "ZUORA_RETRY_DEADLINE", read(env, "ZUORA_RETRY_DEADLINE"), default=15.0, minimum=1.0
-    ),
-    15.0,
-)
+ZUORA_MAX_ATTEMPTS = _int("ZUORA_MAX_ATTEMPTS", default=3, minimum=1)
+ZUORA_RETRY_DEADLINE = _float("ZUORA_RETRY_DEADLINE", default=15.0, minimum=1.0)
 
 # Callouts from Zuora.
 ZUORA_CALLOUT_CREDENTIALS = _setting(
@@ -248,92 +234,30 @@ ZUORA_CALLOUT_ALLOWED_NETWORKS = _setting(
     ),
     (),
 )
-ZUORA_CALLOUT_MAX_BODY_BYTES = _setting(
-    lambda: parse_int(
-        "ZUORA_CALLOUT_MAX_BODY_BYTES",
-        read(env, "ZUORA_CALLOUT_MAX_BODY_BYTES"),
-        default=16384,
-        minimum=256,
-    ),
-    16384,
-)
+ZUORA_CALLOUT_MAX_BODY_BYTES = _int("ZUORA_CALLOUT_MAX_BODY_BYTES", default=16384, minimum=256)
 
 # The sync queue: how often and how long a failing sync is retried before it
 # is marked dead, and how long a worker may hold one before it is re-run.
-SYNC_MAX_ATTEMPTS = _setting(
-    lambda: parse_int("SYNC_MAX_ATTEMPTS", read(env, "SYNC_MAX_ATTEMPTS"), default=8, minimum=1),
-    8,
-)
-SYNC_RETRY_BASE_SECONDS = _setting(
-    lambda: parse_float(
-        "SYNC_RETRY_BASE_SECONDS", read(env, "SYNC_RETRY_BASE_SECONDS"), default=2.0
-    ),
-    2.0,
-)
-SYNC_RETRY_MAX_SECONDS = _setting(
-    lambda: parse_float(
-        "SYNC_RETRY_MAX_SECONDS", read(env, "SYNC_RETRY_MAX_SECONDS"), default=900.0
-    ),
-    900.0,
-)
+SYNC_MAX_ATTEMPTS = _int("SYNC_MAX_ATTEMPTS", default=8, minimum=1)
+SYNC_RETRY_BASE_SECONDS = _float("SYNC_RETRY_BASE_SECONDS", default=2.0)
+SYNC_RETRY_MAX_SECONDS = _float("SYNC_RETRY_MAX_SECONDS", default=900.0)
 # A new wait starts this long after its request, and each further request
 # before the run moves it on, up to the maximum: bursts cost one fetch.
-SYNC_SETTLE_SECONDS = _setting(
-    lambda: parse_float("SYNC_SETTLE_SECONDS", read(env, "SYNC_SETTLE_SECONDS"), default=0.03),
-    0.03,
-)
-SYNC_SETTLE_MAX_SECONDS = _setting(
-    lambda: parse_float(
-        "SYNC_SETTLE_MAX_SECONDS", read(env, "SYNC_SETTLE_MAX_SECONDS"), default=0.2
-    ),
-    0.2,
-)
+SYNC_SETTLE_SECONDS = _float("SYNC_SETTLE_SECONDS", default=0.03)
+SYNC_SETTLE_MAX_SECONDS = _float("SYNC_SETTLE_MAX_SECONDS", default=0.2)
 # Tasks one `sync_worker` process runs at once; they mostly wait for Zuora, so
 # about ZUORA_MAX_CONCURRENCY (the client caps requests per process anyway).
-SYNC_WORKER_THREADS = _setting(
-    lambda: parse_int(
-        "SYNC_WORKER_THREADS", read(env, "SYNC_WORKER_THREADS"), default=10, minimum=1
-    ),
-    10,
-)
-SYNC_LEASE_SECONDS = _setting(
-    lambda: parse_float(
-        "SYNC_LEASE_SECONDS", read(env, "SYNC_LEASE_SECONDS"), default=600.0, minimum=1.0
-    ),
-    600.0,
-)
-SYNC_SWEEP_GRACE_SECONDS = _setting(
-    lambda: parse_float(
-        "SYNC_SWEEP_GRACE_SECONDS", read(env, "SYNC_SWEEP_GRACE_SECONDS"), default=120.0
-    ),
-    120.0,
-)
+SYNC_WORKER_THREADS = _int("SYNC_WORKER_THREADS", default=10, minimum=1)
+SYNC_LEASE_SECONDS = _float("SYNC_LEASE_SECONDS", default=600.0, minimum=1.0)
+SYNC_SWEEP_GRACE_SECONDS = _float("SYNC_SWEEP_GRACE_SECONDS", default=120.0)
 
 # Reconciliation passes (`zuora_sync`): how far back an incremental pass
 # re-reads before its watermark (Zuora does not bump updatedDate for every
 # change, and several changes can share one second), how often `--watch`
 # runs one, and how often the watch loop does a full comparison (0: never).
-ZUORA_SYNC_LOOKBACK_SECONDS = _setting(
-    lambda: parse_int(
-        "ZUORA_SYNC_LOOKBACK_SECONDS", read(env, "ZUORA_SYNC_LOOKBACK_SECONDS"), default=300
-    ),
-    300,
-)
-ZUORA_SYNC_WATCH_INTERVAL = _setting(
-    lambda: parse_float(
-        "ZUORA_SYNC_WATCH_INTERVAL",
-        read(env, "ZUORA_SYNC_WATCH_INTERVAL"),
-        default=300.0,
-        minimum=1.0,
-    ),
-    300.0,
-)
-ZUORA_SYNC_FULL_EVERY = _setting(
-    lambda: parse_float(
-        "ZUORA_SYNC_FULL_EVERY", read(env, "ZUORA_SYNC_FULL_EVERY"), default=86400.0
-    ),
-    86400.0,
-)
+ZUORA_SYNC_LOOKBACK_SECONDS = _int("ZUORA_SYNC_LOOKBACK_SECONDS", default=300)
+ZUORA_SYNC_WATCH_INTERVAL = _float("ZUORA_SYNC_WATCH_INTERVAL", default=300.0, minimum=1.0)
+ZUORA_SYNC_FULL_EVERY = _float("ZUORA_SYNC_FULL_EVERY", default=86400.0)
 
 LOG_LEVEL = (read(env, "LOG_LEVEL") or "INFO").upper()
 LOG_FORMAT = (read(env, "LOG_FORMAT") or ("console" if DEBUG else "json")).lower()

@@ -3,7 +3,6 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db import connection, transaction
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
@@ -103,8 +102,3 @@ def record_callouts(callouts: Sequence[Callout]) -> None:
             ]
         )
         _enqueue(request_syncs([(c.kind, c.zuora_id) for c in callouts], now=now))
-
-
-def record_callout(**fields: Any) -> None:
-    """Record one callout (see `record_callouts`)."""
-    record_callouts([Callout(**fields)])

@@ -20,11 +20,6 @@ class Upserted:
     written: bool  # False when the stored row was newer and kept
 
 
-def upsert_by_zuora_id(model: type[models.Model], values: dict[str, Any]) -> Upserted:
-    """Create or update the row with `values["zuora_id"]`, unless it holds newer data."""
-    return upsert_many_by_zuora_id(model, [values])[values["zuora_id"]]
-
-
 def upsert_many_by_zuora_id(
     model: type[models.Model], rows: Sequence[dict[str, Any]]
 ) -> dict[str, Upserted]:

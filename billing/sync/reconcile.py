@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
@@ -314,12 +315,35 @@ def reconcile_contacts(
 ) -> ReconcileResult:
     """Upsert contacts, each with the local pk of its billing account, in a few statements."""
     result = ReconcileResult()
+    lock_accounts({account_pk for _, account_pk in contacts})
     sold_to = SoldToChanges()
     _upsert_contacts(
         contacts, synced_at=synced_at or timezone.now(), result=result, sold_to=sold_to
     )
     sold_to.announce()
     return result
+
+
+def lock_accounts(pks: Iterable[int]) -> None:
+    """Lock accounts before writing their contacts, in pk order.
+
+    An account's own sync locks its row first (its upsert), then its Bill-To
+    and Sold-To contacts. A contact's sync must take the same order: it would
+    otherwise hold the contact's row while the commit's foreign-key check
+    waits for the account's, and the two syncs of one account deadlock
+    (PostgreSQL breaks that after a second, failing one of them). A no-key
+    lock is enough: it does not block the foreign-key checks of this
+    transaction, only writers of the account row. SQLite has one writer
+    at a time anyway.
+    """
+    ordered = sorted(set(pks))
+    if ordered and connection.features.has_select_for_update:
+        list(
+            BillingAccount.objects.select_for_update(no_key=True)
+            .filter(pk__in=ordered)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
 
 
 def local_account_pk(zuora_id: str) -> int | None:

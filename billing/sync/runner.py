@@ -160,6 +160,11 @@ def _failed(
 ) -> Outcome:
     description = f"{type(error).__name__}: {error}"
     run_at = pending.fail(held, error=description, retryable=retryable, retry_after=retry_after)
+    # The class only: messages can quote data (a database error quotes the row).
+    logger.info(
+        "sync attempt failed",
+        extra={"kind": held.kind, "zuora_id": held.zuora_id, "error": type(error).__name__},
+    )
     if run_at is None:
         logger.error(
             "sync is dead",

@@ -13,6 +13,9 @@ from typing import Any
 
 from django.db import connection, models
 
+# Set when the row is created, never changed by a later sync.
+INSERT_ONLY = frozenset({"zuora_id", "created_at"})
+
 
 @dataclass(frozen=True)
 class Upserted:
@@ -53,7 +56,7 @@ def upsert_many_by_zuora_id(
     updates = ", ".join(
         f"{quote(field.column)} = excluded.{quote(field.column)}"
         for field in updated
-        if field.name != "zuora_id"
+        if field.name not in INSERT_ONLY
     )
     guard = quote(opts.get_field("zuora_updated_at").column)
     zuora_id = quote(opts.get_field("zuora_id").column)

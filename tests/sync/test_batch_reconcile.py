@@ -143,3 +143,18 @@ def test_sold_to_changes_are_announced_once_per_account(
         (None, sold_to),
         (sold_to, sold_to),
     ]
+
+
+def test_a_later_sync_keeps_when_the_row_was_created() -> None:
+    ids = (zuora_id(), zuora_id(), zuora_id())
+    reconcile_accounts([account(number="A1", ids=ids)], synced_at=T0)
+    reconcile_accounts(
+        [account(number="A1", ids=ids, at=T0 + timedelta(hours=1), name="Renamed")],
+        synced_at=T0 + timedelta(hours=2),
+    )
+
+    local = BillingAccount.objects.get(zuora_id=ids[0])
+    assert local.name == "Renamed"
+    assert local.created_at == T0
+    assert local.last_synced_at == T0 + timedelta(hours=2)
+    assert set(BillingAccountContact.objects.values_list("created_at", flat=True)) == {T0}

@@ -1,0 +1,101 @@
+"""An account's sync and one of its contacts' syncs, at the same moment, both commit.
+
+They write the same rows (the account, its Bill-To and Sold-To). Taken in
+different orders, PostgreSQL finds a deadlock and fails one of them after
+`deadlock_timeout` (a second by default), which sends a sync into backoff.
+"""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections, transaction
+
+from billing.models import BillingAccount, BillingAccountContact
+from billing.sync.reconcile import reconcile_account, reconcile_contact
+from tests.factories import zuora_id
+from tests.sync.test_batch_reconcile import T0, account
+from zuora.models import parse_contact
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def waiting_for_a_lock(backend_pid: int) -> bool:
+    with connections["default"].cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [backend_pid])
+        row = cursor.fetchone()
+    return row is not None and row[0] == "Lock"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_a_contact_sync_and_its_account_sync_do_not_deadlock() -> None:
+    first = account(number="A1")
+    reconcile_account(first)
+    local_pk = BillingAccount.objects.get(zuora_id=first.id).pk
+    # In Zuora the account gets a new Sold-To: one callout for the new
+    # contact, one for the account (which expands that contact too).
+    later = T0 + timedelta(minutes=1)
+    new_sold_to = zuora_id()
+    changed_account = account(
+        number="A1", at=later, name="Renamed", ids=(first.id, first.bill_to_id, new_sold_to)
+    )
+    changed_contact = parse_contact(
+        {
+            "id": new_sold_to,
+            "accountId": first.id,
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "workEmail": "ada@example.com",
+            "updatedDate": later.isoformat(),
+        }
+    )
+    contact_written = threading.Event()
+    commit_contact = threading.Event()
+    account_backend: list[int] = []
+    errors: list[BaseException] = []
+
+    def contact_sync() -> None:
+        try:
+            with transaction.atomic():
+                reconcile_contact(changed_contact, account_pk=local_pk)
+                contact_written.set()
+                commit_contact.wait(10)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def account_sync() -> None:
+        try:
+            contact_written.wait(10)
+            connection.ensure_connection()
+            account_backend.append(connection.connection.info.backend_pid)
+            with transaction.atomic():
+                reconcile_account(changed_account)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=contact_sync), threading.Thread(target=account_sync)]
+    for thread in threads:
+        thread.start()
+    try:
+        # The account sync runs into a lock held by the uncommitted contact sync.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (
+            account_backend and waiting_for_a_lock(account_backend[0])
+        ):
+            time.sleep(0.01)
+        assert account_backend
+        assert waiting_for_a_lock(account_backend[0])
+    finally:
+        commit_contact.set()
+        for thread in threads:
+            thread.join(timeout=30)
+
+    assert not errors, errors
+    assert BillingAccount.objects.get(zuora_id=first.id).name == "Renamed"
+    assert BillingAccount.objects.get(zuora_id=first.id).sold_to_contact.zuora_id == new_sold_to
+    assert BillingAccountContact.objects.filter(zuora_id=new_sold_to).exists()

@@ -23,12 +23,21 @@ from launcher.scenario import wait_until_quiet
 from launcher.stack import Stack
 
 TICK = 0.02  # seconds between batches of changes
+WARM_UP_SECONDS = 1.0
+STAGES = (
+    "change_to_callout",
+    "callout_to_task_enqueued",
+    "task_enqueued_to_started",
+    "started_to_committed",
+)
 
 
-def drive_changes(stack: Stack, *, rate: float, seconds: float) -> list[tuple[float, str, str]]:
+def drive_changes(
+    stack: Stack, *, rate: float, seconds: float, seed: int = 2026
+) -> list[tuple[float, str, str]]:
     """Apply random changes at `rate` per second; returns (time, kind, zuora id) per change."""
     applied: list[tuple[float, str, str]] = []
-    emulator(stack, "POST", "changes", json={"count": 0, "seed": 2026})
+    emulator(stack, "POST", "changes", json={"count": 0, "seed": seed})
     started, sent = time.time(), 0
     while (now := time.time()) - started < seconds:
         # As many as the schedule owes by now, so a slow answer does not lower the rate.
@@ -50,22 +59,27 @@ def _synced_object(change: dict[str, Any]) -> tuple[str, str] | None:
     return "account", change["accountId"]
 
 
-def sync_runs(since: float) -> dict[tuple[str, str], list[tuple[float, float]]]:
-    """Finished sync runs per object since `since`, as (started, finished) epoch seconds."""
+Run = tuple[float, float, float]  # (enqueued, started, finished), epoch seconds
+
+
+def sync_runs(since: float) -> dict[tuple[str, str], list[Run]]:
+    """Finished sync runs per object since `since`, in the order they started."""
     from django_tasks_db.models import DBTaskResult
 
-    runs: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    runs: dict[tuple[str, str], list[Run]] = defaultdict(list)
     rows = DBTaskResult.objects.filter(
         task_path__endswith=".sync_object",
         finished_at__isnull=False,
         enqueued_at__gte=_aware(since),
-    ).values_list("args_kwargs", "started_at", "finished_at")
-    for arguments, started, finished in rows.iterator():
+    ).values_list("args_kwargs", "enqueued_at", "started_at", "finished_at")
+    for arguments, enqueued, started, finished in rows.iterator():
         args = arguments.get("args") or []
         if len(args) >= 2 and started is not None:
-            runs[(args[0], args[1])].append((started.timestamp(), finished.timestamp()))
+            runs[(args[0], args[1])].append(
+                (enqueued.timestamp(), started.timestamp(), finished.timestamp())
+            )
     for item in runs.values():
-        item.sort()
+        item.sort(key=lambda run: run[1])
     return runs
 
 
@@ -93,6 +107,10 @@ def measure(
 ) -> None:
     workers = stack.config.workers
     emulator(stack, "PATCH", "faults", json={"latency": sizes.api_latency_ms / 1000})
+    # Measure a running service, not its start: the workers have booted
+    # (Django takes a second or two), hold a token and open connections.
+    drive_changes(stack, rate=sizes.change_rate, seconds=WARM_UP_SECONDS, seed=1)
+    wait_until_quiet(stack, timeout=120)
     started = time.time() - 1
     changes = drive_changes(stack, rate=sizes.change_rate, seconds=sizes.freshness_seconds)
     # A backlog drains at two syncs a second at the very least.
@@ -101,18 +119,31 @@ def measure(
 
     received = callouts_received(started)
     latencies, unreflected, undelivered, overlaps, swallowed = [], 0, 0, 0, 0
+    # Where the time goes: change → callout recorded → task enqueued → run
+    # started → committed, for changes reflected by a task enqueued after
+    # their callout.
+    stages: dict[str, list[float]] = {name: [] for name in STAGES}
     for moment, kind, zuora_id in changes:
         object_runs = runs.get((kind, zuora_id), [])
-        after = [finish for start, finish in object_runs if start >= moment]
+        after = [run for run in object_runs if run[1] >= moment]
         # Without a callout after the change there is nothing to coalesce: the
         # emulator could not deliver it (the reconciler heals that later).
-        delivered = any(at >= moment for at in received.get((kind, zuora_id), []))
-        if any(start < moment < finish for start, finish in object_runs):
+        arrivals = received.get((kind, zuora_id), [])
+        callout = min((at for at in arrivals if at >= moment), default=None)
+        if any(start < moment < finish for _, start, finish in object_runs):
             overlaps += 1
-            swallowed += delivered and not after
+            swallowed += callout is not None and not after
         if after:
-            latencies.append((after[0] - moment) * 1000)
-        elif delivered:
+            enqueued, start, finish = after[0]
+            latencies.append((finish - moment) * 1000)
+            if callout is not None and enqueued >= callout:
+                for name, (begin, end) in zip(
+                    STAGES,
+                    ((moment, callout), (callout, enqueued), (enqueued, start), (start, finish)),
+                    strict=True,
+                ):
+                    stages[name].append((end - begin) * 1000)
+        elif callout is not None:
             unreflected += 1
         else:
             undelivered += 1
@@ -128,6 +159,12 @@ def measure(
         "api_latency_ms": sizes.api_latency_ms,
         "change_rate": sizes.change_rate,
         "sync_runs": sum(len(item) for item in runs.values()),
+        "stages_ms": {
+            name: {
+                f"p{round(share * 100)}": percentile(values, share) for share in (0.5, 0.95, 0.99)
+            }
+            for name, values in stages.items()
+        },
     }
     report.add(Figure(f"{prefix}.p50_ms", f"{label}: change → commit p50", "ms", p50))
     report.add(Figure(f"{prefix}.p95_ms", f"{label}: change → commit p95", "ms", p95))

@@ -75,6 +75,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="seconds between callout attempts (Zuora: 1800)",
     )
     p.add_argument("--callout-timeout", type=float, default=d.callout_timeout)
+    p.add_argument(
+        "--callout-concurrency",
+        type=int,
+        default=d.callout_concurrency,
+        help="callouts delivered at once; the rest wait in order",
+    )
     p.add_argument("--faults", help="JSON object of fault settings, or @file.json")
     p.add_argument("--state-file", help="load state from / save state to this JSON file")
     p.add_argument(
@@ -134,6 +140,7 @@ def options_from(args: argparse.Namespace) -> EmulatorOptions:
         callout_attempts=args.callout_attempts,
         callout_interval=args.callout_interval,
         callout_timeout=args.callout_timeout,
+        callout_concurrency=args.callout_concurrency,
         faults=faults,
         state_file=args.state_file,
         bump_updated_date=not args.no_bump_updated_date,

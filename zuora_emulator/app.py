@@ -52,6 +52,7 @@ class Emulator:
                 attempts=options.callout_attempts,
                 interval=options.callout_interval,
                 timeout=options.callout_timeout,
+                concurrency=options.callout_concurrency,
             ),
             base_url=options.callout_base_url,
         )

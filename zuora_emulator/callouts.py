@@ -48,6 +48,8 @@ class DeliveryPolicy:
     attempts: int = 3
     interval: float = 1800.0
     timeout: float = 25.0
+    # Deliveries in flight at once; the rest wait their turn in order.
+    concurrency: int = 50
 
 
 class CalloutSender:
@@ -67,6 +69,7 @@ class CalloutSender:
         self._waiting: list[RenderedCallout] = []
         self._reorder_buffer: list[RenderedCallout] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._slots: asyncio.Semaphore | None = None
 
     # -- definitions -----------------------------------------------------------
 
@@ -183,11 +186,16 @@ class CalloutSender:
             credentials = "Basic " + base64.b64encode(raw).decode()
             if auth.get("preemptive"):
                 headers["Authorization"] = credentials
-        code, content = await self._send(callout, headers)
-        if code == 401 and credentials and "Authorization" not in headers:
-            # Non-preemptive Basic: answer the challenge; not counted as an attempt [CO].
-            headers["Authorization"] = credentials
+        assert self._slots is not None  # noqa: S101 - set by start()
+        # A bounded number of deliveries at once: a slow receiver makes
+        # callouts wait here, in order, instead of piling up in the HTTP
+        # client's pool, whose bookkeeping grows with every waiting request.
+        async with self._slots:
             code, content = await self._send(callout, headers)
+            if code == 401 and credentials and "Authorization" not in headers:
+                # Non-preemptive Basic: answer the challenge; not counted as an attempt [CO].
+                headers["Authorization"] = credentials
+                code, content = await self._send(callout, headers)
         if code == 200:
             outcome = "success"
         elif is_retriable(code) and attempt < attempts:
@@ -264,7 +272,12 @@ class CalloutSender:
 
     async def start(self) -> None:
         """Bind to the running loop and send anything raised before start-up."""
-        self._client = httpx.AsyncClient(follow_redirects=False)
+        slots = max(1, self.policy.concurrency)
+        self._slots = asyncio.Semaphore(slots)
+        self._client = httpx.AsyncClient(
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=slots, max_keepalive_connections=slots),
+        )
         with self._lock:
             self._loop = asyncio.get_running_loop()
             waiting, self._waiting = self._waiting, []

@@ -32,6 +32,7 @@ class EmulatorOptions:
     callout_attempts: int = 3
     callout_interval: float = 1800.0
     callout_timeout: float = 25.0
+    callout_concurrency: int = 50
     faults: dict[str, Any] = field(default_factory=dict)
     state_file: str | None = None
     bump_updated_date: bool = True

@@ -183,7 +183,8 @@ def running_emulator(**options: Any) -> Iterator[EmulatorHandle]:
     ``seed``, ``accounts`` (number to seed), ``token_lifetime`` (seconds),
     ``tenant_timezone``, ``default_version``, ``callout_base_url``,
     ``callout_definitions``, ``callout_auth``, ``callout_attempts``, ``callout_interval``,
-    ``callout_timeout``, ``faults`` (dict of FaultSettings), ``state_file``,
+    ``callout_timeout``, ``callout_concurrency``, ``faults`` (dict of FaultSettings),
+    ``state_file``,
     ``bump_updated_date``, ``refuse_referenced_contact_delete``, ``account_delete_delay``,
     ``rate_limit_per_minute``, ``concurrency_limit``, ``client_id``, ``client_secret``.
     Tests usually want ``callout_interval`` of a fraction of a second.

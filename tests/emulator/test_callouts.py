@@ -6,6 +6,8 @@ import base64
 import hashlib
 import hmac
 import json
+import threading
+import time
 import urllib.parse
 
 import httpx
@@ -335,3 +337,35 @@ def test_callout_base_url_installs_default_definitions(receiver: CalloutReceiver
     assert {r.path for r in received} == {"/account", "/contact"}
     bodies = [json.loads(r.body) for r in received]
     assert all(b["AccountId"] == account.id for b in bodies)
+
+
+def test_a_slow_receiver_gets_at_most_callout_concurrency_callouts_at_once(
+    receiver: CalloutReceiver,
+) -> None:
+    in_flight, most = 0, 0
+    lock = threading.Lock()
+
+    def slow(_request: ReceivedCallout) -> tuple[int, dict[str, str], bytes]:
+        nonlocal in_flight, most
+        with lock:
+            in_flight += 1
+            most = max(most, in_flight)
+        time.sleep(0.2)
+        with lock:
+            in_flight -= 1
+        return 200, {}, b"{}"
+
+    receiver.respond = slow
+    with running_emulator(callout_concurrency=2, callout_timeout=0.5) as zuora:
+        _on_contact_update(zuora, receiver)
+        account = zuora.state.create_account(
+            name="Acme", bill_to={"firstName": "A", "lastName": "B"}
+        )
+        for number in range(6):
+            zuora.state.update_contact(account.bill_to_id, {"lastName": f"L{number}"})
+
+        entries = zuora.wait_for_callouts(6)
+
+    assert most == 2
+    # Waiting for a free slot does not count against the timeout of an attempt.
+    assert [entry["outcome"] for entry in entries] == ["success"] * 6

@@ -6,6 +6,7 @@ JSON line with those fields, the request or task id bound in the context,
 and anything that looks like personal data replaced.
 """
 
+import logging
 import re
 from collections.abc import MutableMapping
 from typing import Any
@@ -40,6 +41,27 @@ def redact_personal_data(
     return event
 
 
+class RefusedCalloutFilter(logging.Filter):
+    """Keep Django's 4xx warnings for callouts out of the log.
+
+    The callout views log every refusal themselves, with its reason; and with
+    Zuora's default (non-preemptive) Basic authentication every callout's
+    first request is answered 401 by design, which would otherwise add a
+    warning per callout.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        request = getattr(record, "request", None)
+        match = getattr(request, "resolver_match", None)
+        return not (
+            isinstance(status, int)
+            and status < 500
+            and match is not None
+            and "callouts" in match.namespaces
+        )
+
+
 SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
@@ -69,6 +91,7 @@ def logging_config(*, level: str, json: bool) -> dict[str, Any]:
                 ],
             },
         },
+        "filters": {"refused_callouts": {"()": RefusedCalloutFilter}},
         "handlers": {
             "console": {"class": "logging.StreamHandler", "formatter": "structured"},
         },
@@ -78,6 +101,7 @@ def logging_config(*, level: str, json: bool) -> dict[str, Any]:
             # path template instead.
             "httpx": {"level": "WARNING"},
             "httpcore": {"level": "WARNING"},
+            "django.request": {"filters": ["refused_callouts"]},
         },
     }
 

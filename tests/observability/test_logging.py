@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from django.test import Client
 
+from config.environment import CalloutCredential
 from config.logging import logging_config
 
 
@@ -73,4 +74,27 @@ def test_each_request_gets_a_correlation_id_in_its_log_lines(client: Client, jso
     assert len(generated) == 16
     assert (
         client.get("/healthz", headers={"X-Request-ID": "<script>"})["X-Request-ID"] != "<script>"
+    )
+
+
+def test_a_refused_callout_is_logged_once_with_its_reason(
+    client: Client, json_lines, settings
+) -> None:  # type: ignore[no-untyped-def]
+    settings.ZUORA_CALLOUT_CREDENTIALS = (CalloutCredential("zuora", "a-long-enough-password"),)
+    # Zuora's first request of every callout has no credentials and gets the
+    # Basic challenge: one info line from the view, no warning from Django.
+    response = client.post("/api/v1/zuora/callouts/sync_account")
+
+    assert response.status_code == 401
+    lines = json_lines()
+    assert [line["logger"] for line in lines] == ["billing.callouts"]
+    assert lines[0]["level"] == "info"
+    assert "refused" in lines[0]["event"]
+
+
+def test_django_still_logs_client_errors_elsewhere(client: Client, json_lines) -> None:  # type: ignore[no-untyped-def]
+    client.get("/no-such-page/")
+
+    assert any(
+        line["logger"] == "django.request" and line["level"] == "warning" for line in json_lines()
     )

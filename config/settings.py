@@ -147,7 +147,9 @@ LOGIN_URL = "customers:sign-in"
 LOGIN_REDIRECT_URL = "customers:billing-accounts"
 LOGOUT_REDIRECT_URL = "customers:sign-in"
 
-# Outgoing mail: SMTP when EMAIL_HOST is set, else printed to the console.
+# Outgoing mail: SMTP when EMAIL_HOST is set, else one file per message under
+# EMAIL_FILE_PATH (var/mail), never the console: the output goes to the logs,
+# and an invitation carries a name, an address and a sign-in link.
 _email_host = read(env, "EMAIL_HOST") or ""
 MAILERS = {
     "default": (
@@ -163,7 +165,10 @@ MAILERS = {
             },
         }
         if _email_host
-        else {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+        else {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": read(env, "EMAIL_FILE_PATH") or str(VAR_DIR / "mail")},
+        }
     )
 }
 DEFAULT_FROM_EMAIL = read(env, "DEFAULT_FROM_EMAIL") or "billing@localhost"

@@ -1,8 +1,8 @@
 """An SMTP server on 127.0.0.1 that accepts every message and keeps only a count.
 
-Without EMAIL_HOST the service prints its emails (invitations, with names and
-addresses) to its output; a run that checks its output for personal data
-points the service here instead, as production points it at a mail server.
+Without EMAIL_HOST the service writes its emails (invitations, with names and
+addresses) as files under var/mail; a run that only counts them points the
+service here instead, as production points it at a mail server.
 """
 
 import contextlib

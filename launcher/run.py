@@ -53,7 +53,8 @@ The service is running:
   admin      {config.web_url}/admin/   (create a user: .venv/bin/python manage.py createsuperuser)
   portal     {config.web_url}/
   health     {config.web_url}/healthz  {config.web_url}/readyz
-  metrics    {config.web_url}/metrics""")
+  metrics    {config.web_url}/metrics
+  emails     var/mail/  (portal invitations, unless EMAIL_HOST is set)""")
         if config.emulator:
             print(f"  emulator   {config.emulator_url}  (Zuora stand-in; see docs/emulator.md)")
         else:

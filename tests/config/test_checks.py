@@ -108,3 +108,22 @@ def test_a_complete_production_configuration_starts() -> None:
         ["manage.py", "check", "--fail-level", "ERROR"], SECRET_KEY="x" * 50, **ZUORA
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_without_a_mail_server_emails_go_to_files_not_to_the_output(tmp_path: Path) -> None:
+    script = (
+        "import django; django.setup();"
+        "from django.core.mail import send_mail;"
+        "send_mail('Welcome', 'Hello Ada', 'billing@localhost', ['ada@example.com'])"
+    )
+    result = run_with_environment(
+        ["-c", script],
+        DJANGO_SETTINGS_MODULE="config.settings",
+        DEBUG="1",
+        EMAIL_FILE_PATH=str(tmp_path),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "ada@example.com" not in result.stdout + result.stderr
+    [message] = tmp_path.iterdir()
+    assert "To: ada@example.com" in message.read_text()

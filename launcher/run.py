@@ -54,7 +54,7 @@ The service is running:
   portal     {config.web_url}/
   health     {config.web_url}/healthz  {config.web_url}/readyz
   metrics    {config.web_url}/metrics
-  emails     var/mail/  (portal invitations, unless EMAIL_HOST is set)""")
+  emails     {config.var_dir / "mail"}/  (portal invitations, unless EMAIL_HOST is set)""")
         if config.emulator:
             print(f"  emulator   {config.emulator_url}  (Zuora stand-in; see docs/emulator.md)")
         else:

@@ -89,6 +89,8 @@ class Stack:
             "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
             "PORTAL_BASE_URL": config.web_url,
             "TASKS_BACKEND": config.tasks_backend,
+            # Invitations beside this run's logs (the SMTP settings win when set).
+            "EMAIL_FILE_PATH": os.environ.get("EMAIL_FILE_PATH") or str(config.var_dir / "mail"),
             **config.extra_environment,
         }
         if config.redis_url:

@@ -1,5 +1,8 @@
 """Email addresses as the portal stores and matches them."""
 
+from collections.abc import Iterable
+
+from django.db import connection
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Lower
 from email_validator import EmailNotValidError, validate_email
@@ -34,3 +37,27 @@ def customers_with_email(email: str) -> QuerySet[Customer]:
     return Customer.objects.alias(email_lower=Lower("email")).filter(
         email_lower=Lower(Value(email))
     )
+
+
+def lowercase_emails(emails: Iterable[str]) -> dict[str, str]:
+    """Each address as the database's LOWER() makes it, in one query.
+
+    That is how the unique constraint compares addresses, and it differs from
+    Python's lower() outside ASCII (SQLite only folds ASCII letters).
+    """
+    unique = list(dict.fromkeys(emails))
+    if not unique:
+        return {}
+    select = ", ".join(["LOWER(CAST(%s AS TEXT))"] * len(unique))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {select}", unique)
+        return dict(zip(unique, cursor.fetchone(), strict=True))
+
+
+def customers_by_lowercase_email(lowercased: Iterable[str]) -> dict[str, Customer]:
+    """Customers whose LOWER(email) is one of these (see lowercase_emails), in one query."""
+    wanted = set(lowercased)
+    if not wanted:
+        return {}
+    found = Customer.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=wanted)
+    return {customer.email_lower: customer for customer in found}

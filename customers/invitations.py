@@ -5,13 +5,16 @@ password proves that the person reads mail at the address, and leaves them
 the only one who knows the account's password.
 """
 
+import contextlib
 import logging
 import smtplib
+from collections.abc import Iterable
 from enum import StrEnum
 
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives, mailers
+from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -73,9 +76,36 @@ def set_password_url(customer: Customer) -> str:
 
 def send_set_password_link(*, customer_id: int, purpose: LinkPurpose) -> bool:
     """Email an active customer a set-password link; records the attempt, never raises on SMTP."""
-    customer = Customer.objects.filter(pk=customer_id, is_active=True).first()
-    if customer is None:
-        return False
+    return send_set_password_links([(customer_id, purpose)]) == 1
+
+
+def send_set_password_links(links: Iterable[tuple[int, LinkPurpose]]) -> int:
+    """Email set-password links to active customers over one mail server connection.
+
+    Each attempt is recorded; a refused message does not stop the others, and
+    nothing is raised on SMTP errors. Returns how many were sent.
+    """
+    links = list(links)
+    customers = Customer.objects.filter(
+        pk__in={customer_id for customer_id, _ in links}, is_active=True
+    ).in_bulk()
+    events: list[ProvisioningEvent] = []
+    mailer = mailers.default
+    try:
+        if customers:
+            _open_quietly(mailer)
+        for customer_id, purpose in links:
+            customer = customers.get(customer_id)
+            if customer is None:
+                continue
+            events.append(_send(mailer, customer, purpose))
+    finally:
+        _close_quietly(mailer)
+    ProvisioningEvent.objects.bulk_create(events)
+    return sum(event.action == ProvisioningAction.EMAIL_SENT for event in events)
+
+
+def _send(mailer: BaseEmailBackend, customer: Customer, purpose: LinkPurpose) -> ProvisioningEvent:
     body = render_to_string(
         "customers/email/set_password_link.txt",
         {
@@ -86,25 +116,36 @@ def send_set_password_link(*, customer_id: int, purpose: LinkPurpose) -> bool:
             "new_link_url": f"{settings.PORTAL_BASE_URL}{reverse('customers:request-link')}",
         },
     )
+    message = EmailMultiAlternatives(SUBJECTS[purpose], body, None, [customer.email])
+    what = purpose.replace("_", " ").capitalize()
     try:
-        send_mail(SUBJECTS[purpose], body, None, [customer.email])
+        mailer.send_messages([message])
     except (smtplib.SMTPException, OSError):
         logger.exception(
             "could not send a set-password link",
             extra={"customer_id": customer.pk, "purpose": str(purpose)},
         )
-        ProvisioningEvent.objects.create(
+        # The next message opens a new connection.
+        _close_quietly(mailer)
+        return ProvisioningEvent(
             action=ProvisioningAction.EMAIL_FAILED,
             customer=customer,
-            reason=f"{purpose.replace('_', ' ').capitalize()}: the mail server refused it.",
+            reason=f"{what}: the mail server refused it.",
         )
-        return False
-    ProvisioningEvent.objects.create(
-        action=ProvisioningAction.EMAIL_SENT,
-        customer=customer,
-        reason=f"{purpose.replace('_', ' ').capitalize()}.",
+    return ProvisioningEvent(
+        action=ProvisioningAction.EMAIL_SENT, customer=customer, reason=f"{what}."
     )
-    return True
+
+
+def _open_quietly(mailer: BaseEmailBackend) -> None:
+    """Open one connection for all the messages; if that fails, each message tries again."""
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        mailer.open()
+
+
+def _close_quietly(mailer: BaseEmailBackend) -> None:
+    with contextlib.suppress(smtplib.SMTPException, OSError):
+        mailer.close()
 
 
 def send_new_link(*, email: str) -> None:

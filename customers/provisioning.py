@@ -1,12 +1,15 @@
 """Sold-To provisioning: an account's Sold-To contact becomes a portal customer with access.
 
-Level-triggered: every run reads the account's current Sold-To and grants or
+Level-triggered: every run reads the accounts' current Sold-To and grants or
 withdraws Sold-To memberships to match, so a second run changes nothing. The
-sync's `sold_to_changed` signal runs it for one account; the
-`provision_sold_to` command runs it for all of them.
+sync's `sold_to_changed` signal runs it for the accounts a reconciliation
+changed, all together (a page of the import in a constant number of queries);
+the `provision_sold_to` command runs it for every account.
 """
 
 import logging
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
@@ -21,9 +24,14 @@ from billing.models import (
     BillingAccountMembership,
     MembershipProvenance,
 )
-from billing.sync.reconcile import sold_to_email
-from customers.email_address import InvalidEmailAddress, customers_with_email, normalise_email
-from customers.invitations import purpose_for, send_set_password_link
+from billing.sync.reconcile import sign_in_address
+from customers.email_address import (
+    InvalidEmailAddress,
+    customers_by_lowercase_email,
+    lowercase_emails,
+    normalise_email,
+)
+from customers.invitations import LinkPurpose, purpose_for, send_set_password_links
 from customers.metrics import PROVISIONING_RUNS
 from customers.models import Customer, CustomerOrigin, ProvisioningAction, ProvisioningEvent
 
@@ -61,39 +69,26 @@ class ProvisioningOutcome:
 
 def provision_sold_to(*, account_id: int) -> ProvisioningOutcome:
     """Give the account's current Sold-To contact access, and withdraw it from former ones."""
-    outcome = _provision(account_id)
-    PROVISIONING_RUNS.labels(status=str(outcome.status), problem=outcome.problem).inc()
-    return outcome
+    return provision_sold_to_accounts([account_id])[account_id]
 
 
-def _provision(account_id: int) -> ProvisioningOutcome:
+def provision_sold_to_accounts(account_ids: Iterable[int]) -> dict[int, ProvisioningOutcome]:
+    """Provision many accounts together, in a number of queries that does not grow with them.
+
+    The same rules as for one account, in one savepoint: if it fails, nothing
+    of it is written (the caller may retry account by account). Outcomes by
+    account id.
+    """
+    ids = sorted(set(account_ids))
     if not settings.SOLD_TO_PROVISIONING_ENABLED:
-        return ProvisioningOutcome(status=ProvisioningStatus.DISABLED)
-    with transaction.atomic():
-        # One run per account at a time, so grants and withdrawals never interleave.
-        account = BillingAccount.objects.select_for_update().filter(pk=account_id).first()
-        if account is None:
-            return ProvisioningOutcome(status=ProvisioningStatus.ACCOUNT_MISSING)
-        try:
-            email, contact = _sold_to_address(account)
-        except _Unusable as unusable:
-            withdrawn = _withdraw(account, keep=None, reason=unusable.reason)
-            _record_problem(account, unusable.reason, code=unusable.code)
-            return ProvisioningOutcome(
-                status=ProvisioningStatus.SKIPPED, withdrawn=withdrawn, problem=unusable.code
-            )
-        customer, created = _find_or_create_customer(email=email, contact=contact)
-        withdrawn = _withdraw(account, keep=customer, reason="No longer the Sold-To contact.")
-        granted, activated, active = _grant(account, customer, created=created)
-        _clear_problem(account)
-    return ProvisioningOutcome(
-        status=ProvisioningStatus.ACTIVE if active else ProvisioningStatus.AWAITING_VERIFICATION,
-        customer_id=customer.pk,
-        created_customer=created,
-        granted=granted,
-        activated=activated,
-        withdrawn=withdrawn,
-    )
+        outcomes = {pk: ProvisioningOutcome(status=ProvisioningStatus.DISABLED) for pk in ids}
+    else:
+        with transaction.atomic():
+            outcomes = _Batch(ids).run()
+    runs = Counter((str(outcome.status), outcome.problem) for outcome in outcomes.values())
+    for (status, problem), count in runs.items():
+        PROVISIONING_RUNS.labels(status=status, problem=problem).inc(count)
+    return outcomes
 
 
 def confirm_email_address(*, customer_id: int) -> int:
@@ -131,26 +126,275 @@ class _Unusable(Exception):
         super().__init__(self.reason)
 
 
-def _sold_to_address(account: BillingAccount) -> tuple[str, BillingAccountContact]:
-    if account.sold_to_contact_id is None:
+def _sold_to_address(account: BillingAccount) -> str:
+    """The account's current Sold-To address, normalised; the same choice as the sync's."""
+    contact = account.sold_to_contact
+    if contact is None:
         raise _Unusable(ProvisioningProblem.NO_SOLD_TO)
-    contact = BillingAccountContact.objects.get(pk=account.sold_to_contact_id)
-    # The same choice of address as the sync's, which announces its changes.
-    raw = sold_to_email(contact.pk).strip()
+    raw = sign_in_address(contact.work_email, contact.personal_email).strip()
     if not raw:
         raise _Unusable(ProvisioningProblem.NO_EMAIL)
     try:
-        return normalise_email(raw), contact
+        return normalise_email(raw)
     except InvalidEmailAddress as error:
         raise _Unusable(ProvisioningProblem.INVALID_EMAIL, str(error)[:180]) from None
 
 
-def _find_or_create_customer(
-    *, email: str, contact: BillingAccountContact
-) -> tuple[Customer, bool]:
-    existing = customers_with_email(email).first()
-    if existing is not None:
-        return existing, False
+class _Batch:
+    """One provisioning run over many accounts, inside the caller's transaction."""
+
+    def __init__(self, account_ids: list[int]) -> None:
+        self.account_ids = account_ids
+        self.now = timezone.now()
+        self.events: list[ProvisioningEvent] = []
+        self.grants: list[BillingAccountMembership] = []
+        self.activations: list[int] = []  # membership pks
+        self.links: dict[int, LinkPurpose] = {}  # set-password links to send, by customer
+
+    def run(self) -> dict[int, ProvisioningOutcome]:
+        # One run per account at a time, so grants and withdrawals never interleave.
+        accounts = list(
+            BillingAccount.objects.select_for_update(of=("self",))
+            .filter(pk__in=self.account_ids)
+            .select_related("sold_to_contact")
+            .order_by("pk")
+        )
+        outcomes = {
+            pk: ProvisioningOutcome(status=ProvisioningStatus.ACCOUNT_MISSING)
+            for pk in self.account_ids
+        }
+        emails: dict[int, str] = {}
+        unusable: dict[int, _Unusable] = {}
+        for account in accounts:
+            try:
+                emails[account.pk] = _sold_to_address(account)
+            except _Unusable as problem:
+                unusable[account.pk] = problem
+        lowercase = lowercase_emails(emails.values())
+        customers, created = self._customers(accounts, emails, lowercase)
+        keep = {pk: customers[lowercase[email]] for pk, email in emails.items()}
+        memberships = self._memberships()
+        withdrawn = self._withdraw(memberships, keep, unusable)
+        for account in accounts:
+            pk = account.pk
+            if pk in unusable:
+                outcomes[pk] = ProvisioningOutcome(
+                    status=ProvisioningStatus.SKIPPED,
+                    withdrawn=withdrawn[pk],
+                    problem=unusable[pk].code,
+                )
+                continue
+            customer = keep[pk]
+            existing = memberships.get((pk, customer.pk))
+            granted, activated, active = self._grant(pk, customer, existing)
+            # A customer created for several accounts counts as created by the first.
+            created_now = customer.pk in created
+            created.discard(customer.pk)
+            outcomes[pk] = ProvisioningOutcome(
+                status=ProvisioningStatus.ACTIVE
+                if active
+                else ProvisioningStatus.AWAITING_VERIFICATION,
+                customer_id=customer.pk,
+                created_customer=created_now,
+                granted=granted,
+                activated=activated,
+                withdrawn=withdrawn[pk],
+            )
+        self._write_grants()
+        self._record_problems(accounts, unusable)
+        ProvisioningEvent.objects.bulk_create(self.events)
+        if self.links:
+            transaction.on_commit(
+                partial(send_set_password_links, list(self.links.items())), robust=True
+            )
+        return outcomes
+
+    def _customers(
+        self,
+        accounts: list[BillingAccount],
+        emails: dict[int, str],
+        lowercase: dict[str, str],
+    ) -> tuple[dict[str, Customer], set[int]]:
+        """The customer of each address (by lowercase address), found or created.
+
+        Also returns the ids of the customers created here.
+        """
+        customers = customers_by_lowercase_email(lowercase.values())
+        wanted: dict[str, tuple[str, BillingAccountContact]] = {}
+        for account in accounts:
+            email = emails.get(account.pk)
+            if email is not None and lowercase[email] not in customers:
+                # The first account with the address names the customer.
+                wanted.setdefault(lowercase[email], (email, account.sold_to_contact))
+        if not wanted:
+            return customers, set()
+        new = {lower: _new_customer(email, contact) for lower, (email, contact) in wanted.items()}
+        try:
+            # The unique constraint on LOWER(email) decides between two workers
+            # creating the same customer.
+            with transaction.atomic():
+                Customer.objects.bulk_create(new.values())
+        except IntegrityError:
+            # Another worker created some of them meanwhile: one at a time,
+            # each using the winner's row when it loses.
+            new = {}
+            for lower, (email, contact) in wanted.items():
+                customer, made = _find_or_create_customer(lower, email=email, contact=contact)
+                customers[lower] = customer
+                if made:
+                    new[lower] = customer
+        customers |= new
+        for lower, customer in new.items():
+            contact = wanted[lower][1]
+            self._audit(
+                ProvisioningAction.CREATED_CUSTOMER,
+                customer=customer,
+                account_id=contact.billing_account_id,
+                reason=f"Sold-To contact {contact.zuora_id} had no portal customer.",
+            )
+        return customers, {customer.pk for customer in new.values()}
+
+    def _memberships(self) -> dict[tuple[int, int], BillingAccountMembership]:
+        """Every membership of the accounts, by (account, customer)."""
+        return {
+            (membership.billing_account_id, membership.customer_id): membership
+            for membership in BillingAccountMembership.objects.filter(
+                billing_account_id__in=self.account_ids
+            )
+        }
+
+    def _withdraw(
+        self,
+        memberships: dict[tuple[int, int], BillingAccountMembership],
+        keep: dict[int, Customer],
+        unusable: dict[int, _Unusable],
+    ) -> Counter[int]:
+        """Delete Sold-To memberships of others than the current Sold-To; hand-granted ones stay."""
+        withdrawn: Counter[int] = Counter()
+        gone = []
+        for (account_id, customer_id), membership in list(memberships.items()):
+            if membership.provenance != MembershipProvenance.SOLD_TO:
+                continue
+            if account_id in unusable:
+                reason = unusable[account_id].reason
+            elif account_id in keep and keep[account_id].pk != customer_id:
+                reason = "No longer the Sold-To contact."
+            else:
+                continue
+            gone.append(membership.pk)
+            del memberships[account_id, customer_id]
+            withdrawn[account_id] += 1
+            self._audit(
+                ProvisioningAction.WITHDRAWN,
+                customer_id=customer_id,
+                account_id=account_id,
+                reason=reason,
+            )
+        if gone:
+            BillingAccountMembership.objects.filter(pk__in=gone).delete()
+        return withdrawn
+
+    def _grant(
+        self, account_id: int, customer: Customer, membership: BillingAccountMembership | None
+    ) -> tuple[bool, bool, bool]:
+        """Returns (granted now, activated now, active); writes happen in _write_grants."""
+        verified = customer.email_verified
+        if membership is None:
+            self.grants.append(
+                BillingAccountMembership(
+                    customer=customer,
+                    billing_account_id=account_id,
+                    provenance=MembershipProvenance.SOLD_TO,
+                    granted_by=GRANTED_BY,
+                    activated_at=self.now if verified else None,
+                )
+            )
+            self._audit(
+                ProvisioningAction.GRANTED,
+                customer=customer,
+                account_id=account_id,
+                reason="Sold-To contact of the account."
+                if verified
+                else "Sold-To contact of the account; waits until the customer confirms "
+                "their email address.",
+            )
+            if not verified and customer.is_active:
+                self.links.setdefault(customer.pk, purpose_for(customer))
+            return True, False, verified
+        if (
+            membership.provenance == MembershipProvenance.SOLD_TO
+            and not membership.is_active
+            and verified
+        ):
+            # Verified since the grant, but the activation did not happen then.
+            self.activations.append(membership.pk)
+            self._audit(
+                ProvisioningAction.ACTIVATED,
+                customer=customer,
+                account_id=account_id,
+                reason="The customer's email address is confirmed.",
+            )
+            return False, True, True
+        return False, False, membership.is_active
+
+    def _write_grants(self) -> None:
+        if self.grants:
+            BillingAccountMembership.objects.bulk_create(self.grants)
+        if self.activations:
+            BillingAccountMembership.objects.filter(pk__in=self.activations).update(
+                activated_at=self.now
+            )
+
+    def _record_problems(
+        self, accounts: list[BillingAccount], unusable: dict[int, _Unusable]
+    ) -> None:
+        """Record why an account was skipped (once per reason), clear it once it is fixed."""
+        recorded, cleared = [], []
+        for account in accounts:
+            problem = unusable.get(account.pk)
+            if problem is None:
+                if account.sold_to_provisioning_problem or account.sold_to_provisioning_problem_at:
+                    cleared.append(account.pk)
+                continue
+            logger.warning(
+                "Sold-To provisioning skipped",
+                extra={"account_id": account.pk, "problem": problem.code},
+            )
+            if account.sold_to_provisioning_problem == problem.reason:
+                continue  # already recorded and audited; re-runs add nothing
+            account.sold_to_provisioning_problem = problem.reason
+            account.sold_to_provisioning_problem_at = self.now
+            recorded.append(account)
+            self._audit(
+                ProvisioningAction.SKIPPED,
+                customer=None,
+                account_id=account.pk,
+                reason=problem.reason,
+            )
+        fields = ["sold_to_provisioning_problem", "sold_to_provisioning_problem_at"]
+        if recorded:
+            BillingAccount.objects.bulk_update(recorded, fields)
+        if cleared:
+            BillingAccount.objects.filter(pk__in=cleared).update(
+                sold_to_provisioning_problem="", sold_to_provisioning_problem_at=None
+            )
+
+    def _audit(
+        self,
+        action: ProvisioningAction,
+        *,
+        account_id: int,
+        reason: str,
+        customer: Customer | None = None,
+        customer_id: int | None = None,
+    ) -> None:
+        customer_id = customer.pk if customer is not None else customer_id
+        self.events.append(
+            _event(action, customer_id=customer_id, account_id=account_id, reason=reason)
+        )
+
+
+def _new_customer(email: str, contact: BillingAccountContact) -> Customer:
     customer = Customer(
         email=email,
         first_name=contact.first_name[:100],
@@ -158,121 +402,42 @@ def _find_or_create_customer(
         origin=CustomerOrigin.SOLD_TO,
     )
     customer.set_unusable_password()
+    return customer
+
+
+def _find_or_create_customer(
+    lowercase: str, *, email: str, contact: BillingAccountContact
+) -> tuple[Customer, bool]:
+    """One customer, found by its lowercase address or created; safe against a concurrent insert."""
+    existing = customers_by_lowercase_email([lowercase]).get(lowercase)
+    if existing is not None:
+        return existing, False
+    customer = _new_customer(email, contact)
     try:
-        # The unique constraint on LOWER(email) decides between two workers
-        # creating the same customer; the loser uses the winner's row.
+        # The loser of a race with another worker uses the winner's row.
         with transaction.atomic():
             customer.save()
     except IntegrityError:
-        return customers_with_email(email).get(), False
-    _audit(
-        ProvisioningAction.CREATED_CUSTOMER,
-        customer=customer,
-        account_id=contact.billing_account_id,
-        reason=f"Sold-To contact {contact.zuora_id} had no portal customer.",
-    )
+        return customers_by_lowercase_email([lowercase])[lowercase], False
     return customer, True
 
 
-def _grant(
-    account: BillingAccount, customer: Customer, *, created: bool
-) -> tuple[bool, bool, bool]:
-    """Returns (granted now, activated now, active)."""
-    membership = BillingAccountMembership.objects.filter(
-        customer=customer, billing_account=account
-    ).first()
-    if membership is None:
-        verified = customer.email_verified
-        BillingAccountMembership.objects.create(
-            customer=customer,
-            billing_account=account,
-            provenance=MembershipProvenance.SOLD_TO,
-            granted_by=GRANTED_BY,
-            activated_at=timezone.now() if verified else None,
-        )
-        _audit(
-            ProvisioningAction.GRANTED,
-            customer=customer,
-            account_id=account.pk,
-            reason="Sold-To contact of the account."
-            if verified
-            else "Sold-To contact of the account; waits until the customer confirms "
-            "their email address.",
-        )
-        if not verified and customer.is_active:
-            transaction.on_commit(
-                partial(
-                    send_set_password_link, customer_id=customer.pk, purpose=purpose_for(customer)
-                ),
-                robust=True,
-            )
-        return True, False, verified
-    if (
-        membership.provenance == MembershipProvenance.SOLD_TO
-        and not membership.is_active
-        and customer.email_verified
-    ):
-        # Verified since the grant, but the activation did not happen then.
-        membership.activated_at = timezone.now()
-        membership.save(update_fields=["activated_at"])
-        _audit(
-            ProvisioningAction.ACTIVATED,
-            customer=customer,
-            account_id=account.pk,
-            reason="The customer's email address is confirmed.",
-        )
-        return False, True, True
-    return False, False, membership.is_active
-
-
-def _withdraw(account: BillingAccount, *, keep: Customer | None, reason: str) -> int:
-    """Delete the account's Sold-To memberships except `keep`'s; hand-granted ones stay."""
-    memberships = BillingAccountMembership.objects.filter(
-        billing_account=account, provenance=MembershipProvenance.SOLD_TO
+def _event(
+    action: ProvisioningAction, *, customer_id: int | None, account_id: int, reason: str
+) -> ProvisioningEvent:
+    logger.info(
+        "Sold-To provisioning: %s",
+        action.label,
+        extra={"account_id": account_id, "customer_id": customer_id},
     )
-    if keep is not None:
-        memberships = memberships.exclude(customer=keep)
-    withdrawn = list(memberships.select_related("customer"))
-    for membership in withdrawn:
-        membership.delete()
-        _audit(
-            ProvisioningAction.WITHDRAWN,
-            customer=membership.customer,
-            account_id=account.pk,
-            reason=reason,
-        )
-    return len(withdrawn)
-
-
-def _record_problem(account: BillingAccount, reason: str, *, code: str) -> None:
-    logger.warning(
-        "Sold-To provisioning skipped", extra={"account_id": account.pk, "problem": code}
+    return ProvisioningEvent(
+        action=action, customer_id=customer_id, billing_account_id=account_id, reason=reason
     )
-    if account.sold_to_provisioning_problem == reason:
-        return  # already recorded and audited; re-runs add nothing
-    account.sold_to_provisioning_problem = reason
-    account.sold_to_provisioning_problem_at = timezone.now()
-    account.save(update_fields=["sold_to_provisioning_problem", "sold_to_provisioning_problem_at"])
-    _audit(ProvisioningAction.SKIPPED, customer=None, account_id=account.pk, reason=reason)
-
-
-def _clear_problem(account: BillingAccount) -> None:
-    if account.sold_to_provisioning_problem or account.sold_to_provisioning_problem_at:
-        account.sold_to_provisioning_problem = ""
-        account.sold_to_provisioning_problem_at = None
-        account.save(
-            update_fields=["sold_to_provisioning_problem", "sold_to_provisioning_problem_at"]
-        )
 
 
 def _audit(
     action: ProvisioningAction, *, customer: Customer | None, account_id: int, reason: str
 ) -> None:
-    ProvisioningEvent.objects.create(
-        action=action, customer=customer, billing_account_id=account_id, reason=reason
-    )
-    logger.info(
-        "Sold-To provisioning: %s",
-        action.label,
-        extra={"account_id": account_id, "customer_id": customer.pk if customer else None},
-    )
+    _event(
+        action, customer_id=customer.pk if customer else None, account_id=account_id, reason=reason
+    ).save()

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from billing.models import BillingAccount, BillingAccountContact, SyncKind
-from billing.signals import sold_to_changed
+from billing.signals import SoldToChange, sold_to_changed
 from billing.sync import queue
 from billing.sync.upsert import upsert_many_by_zuora_id
 from zuora import ZuoraAccount, ZuoraContact
@@ -115,20 +115,18 @@ class SoldToChanges:
     def announce(self) -> None:
         """Tell listeners (Sold-To provisioning) about real changes, in this transaction.
 
-        What they write commits with the reconciliation or not at all: a worker
-        killed between the two would otherwise leave access that nothing repairs,
-        since the data already equals Zuora's.
+        One signal for all the accounts, so that listeners handle a page at a
+        time. What they write commits with the reconciliation or not at all: a
+        worker killed between the two would otherwise leave access that nothing
+        repairs, since the data already equals Zuora's.
         """
-        for account_pk, after in self.after.items():
-            before = self.before[account_pk]
-            if before == after:
-                continue
-            sold_to_changed.send(
-                sender=BillingAccount,
-                account_id=account_pk,
-                previous_contact_id=before[0],
-                contact_id=after[0],
-            )
+        changes = tuple(
+            SoldToChange(account_id=account_pk, previous_contact_id=before[0], contact_id=after[0])
+            for account_pk, after in self.after.items()
+            if (before := self.before[account_pk]) != after
+        )
+        if changes:
+            sold_to_changed.send(sender=BillingAccount, changes=changes)
 
 
 def _free_account_numbers(accounts: Sequence[ZuoraAccount], result: ReconcileResult) -> None:

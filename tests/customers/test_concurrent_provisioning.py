@@ -44,14 +44,14 @@ def test_two_workers_with_the_same_address_create_one_customer(
     # The same person is the Sold-To of two accounts, synced by two workers.
     first = account_with_sold_to("grace@example.com")
     second = account_with_sold_to("Grace@Example.com")
-    lookups: list[str] = []
-    lookup = provisioning.customers_with_email
+    lookups: list[object] = []
+    lookup = provisioning.customers_by_lowercase_email
 
-    def counted_lookup(email: str) -> object:
-        lookups.append(email)
-        return lookup(email)
+    def counted_lookup(lowercase: object) -> object:
+        lookups.append(lowercase)
+        return lookup(lowercase)
 
-    monkeypatch.setattr(provisioning, "customers_with_email", counted_lookup)
+    monkeypatch.setattr(provisioning, "customers_by_lowercase_email", counted_lookup)
     on_postgresql = connection.vendor == "postgresql"
     if on_postgresql:
         # Hold both workers after their lookup found nobody, so that both

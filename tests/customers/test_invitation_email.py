@@ -6,12 +6,14 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.test import override_settings
 
 from customers import checks, invitations
 from customers.models import ProvisioningAction, ProvisioningEvent
 from customers.provisioning import provision_sold_to
 from tests.customers.conftest import account_with_sold_to
+from tests.factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +45,7 @@ def test_a_mail_server_failure_is_recorded(
     def refuse(*args: Any, **kwargs: Any) -> None:
         raise smtplib.SMTPServerDisconnected("gone")
 
-    monkeypatch.setattr(invitations, "send_mail", refuse)
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", refuse)
 
     with django_capture_on_commit_callbacks(execute=True):
         outcome = provision_sold_to(account_id=account_with_sold_to("grace@example.com").pk)
@@ -58,3 +60,38 @@ def test_missing_portal_address_in_production_is_a_warning() -> None:
         assert [m.id for m in checks.check_portal_base_url()] == ["customers.W001"]
     with override_settings(PORTAL_BASE_URL_FROM_ENVIRONMENT=True):
         assert checks.check_portal_base_url() == []
+
+
+def test_links_of_a_batch_share_one_connection_and_a_refusal_stops_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    customers = [CustomerFactory(email=f"c{n}@example.com") for n in range(3)]
+    opened: list[int] = []
+    send = locmem.EmailBackend.send_messages
+
+    def open_once(self: locmem.EmailBackend) -> bool:
+        opened.append(id(self))
+        return True
+
+    def refuse_the_second(self: locmem.EmailBackend, messages: Any) -> int:
+        if messages[0].to == ["c1@example.com"]:
+            raise smtplib.SMTPRecipientsRefused({})
+        return send(self, messages)
+
+    monkeypatch.setattr(locmem.EmailBackend, "open", open_once)
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", refuse_the_second)
+
+    sent = invitations.send_set_password_links(
+        [(customer.pk, invitations.LinkPurpose.INVITATION) for customer in customers]
+    )
+
+    assert sent == 2
+    assert len(opened) == 1
+    assert [message.to for message in mail.outbox] == [["c0@example.com"], ["c2@example.com"]]
+    assert list(
+        ProvisioningEvent.objects.order_by("pk").values_list("customer__email", "action")
+    ) == [
+        ("c0@example.com", ProvisioningAction.EMAIL_SENT),
+        ("c1@example.com", ProvisioningAction.EMAIL_FAILED),
+        ("c2@example.com", ProvisioningAction.EMAIL_SENT),
+    ]

@@ -300,17 +300,19 @@ def test_customer_created_meanwhile_by_another_worker_is_used(
     # insert: the unique constraint refuses the second row, and the run goes on
     # with the first.
     account = account_with_sold_to("grace@example.com")
-    lookup = email_address.customers_with_email
+    lookup = email_address.customers_by_lowercase_email
     calls = []
 
-    def lookup_missing_the_other_workers_row(email: str) -> Any:
-        calls.append(email)
+    def lookup_missing_the_other_workers_row(lowercase: Any) -> Any:
+        calls.append(lowercase)
         if len(calls) == 1:
             CustomerFactory(email="GRACE@example.com")
-            return Customer.objects.none()
-        return lookup(email)
+            return {}
+        return lookup(lowercase)
 
-    monkeypatch.setattr(provisioning, "customers_with_email", lookup_missing_the_other_workers_row)
+    monkeypatch.setattr(
+        provisioning, "customers_by_lowercase_email", lookup_missing_the_other_workers_row
+    )
 
     outcome = provision_sold_to(account_id=account.pk)
 

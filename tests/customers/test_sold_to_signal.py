@@ -6,7 +6,7 @@ import pytest
 from django.db import transaction
 
 from billing.models import BillingAccount, BillingAccountMembership, MembershipProvenance
-from billing.signals import sold_to_changed
+from billing.signals import SoldToChange, sold_to_changed
 from billing.sync.reconcile import reconcile_accounts
 from customers import receivers
 from tests.customers.conftest import account_with_sold_to
@@ -20,9 +20,13 @@ def test_the_signal_provisions_the_accounts_current_sold_to() -> None:
 
     sold_to_changed.send(
         sender=BillingAccount,
-        account_id=account.pk,
-        previous_contact_id=None,
-        contact_id=account.sold_to_contact_id,
+        changes=(
+            SoldToChange(
+                account_id=account.pk,
+                previous_contact_id=None,
+                contact_id=account.sold_to_contact_id,
+            ),
+        ),
     )
 
     assert BillingAccountMembership.objects.get().customer.email == "ann@example.com"
@@ -36,13 +40,44 @@ def test_a_failure_is_logged_not_raised(
 
     monkeypatch.setattr(receivers, "provision_sold_to", broken)
 
-    sold_to_changed.send(
-        sender=BillingAccount, account_id=42, previous_contact_id=None, contact_id=None
-    )
+    sold_to_changed.send(sender=BillingAccount, changes=(SoldToChange(42, None, None),))
 
     (record,) = [r for r in caplog.records if r.name == "customers.receivers"]
     assert "provision_sold_to --account" in record.getMessage()
     assert record.account_id == 42
+
+
+def test_a_failed_batch_is_retried_account_by_account(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ann = account_with_sold_to("ann@example.com")
+    bob = account_with_sold_to("bob@example.com")
+    carol = account_with_sold_to("carol@example.com")
+    one_at_a_time = receivers.provision_sold_to
+
+    def broken_batch(account_ids: Any) -> None:
+        raise RuntimeError("bug in the batch")
+
+    def broken_for_bob(*, account_id: int) -> Any:
+        if account_id == bob.pk:
+            raise RuntimeError("bug")
+        return one_at_a_time(account_id=account_id)
+
+    monkeypatch.setattr(receivers, "provision_sold_to_accounts", broken_batch)
+    monkeypatch.setattr(receivers, "provision_sold_to", broken_for_bob)
+
+    sold_to_changed.send(
+        sender=BillingAccount,
+        changes=tuple(SoldToChange(a.pk, None, a.sold_to_contact_id) for a in (ann, bob, carol)),
+    )
+
+    assert set(BillingAccountMembership.objects.values_list("customer__email", flat=True)) == {
+        "ann@example.com",
+        "carol@example.com",
+    }
+    records = [r for r in caplog.records if r.name == "customers.receivers"]
+    assert [getattr(r, "account_id", None) for r in records] == [None, bob.pk]
+    assert "account by account" in records[0].getMessage()
 
 
 def test_sold_to_access_commits_with_the_sync_that_changed_it(

@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from billing.models import BillingAccount, BillingAccountContact
+from billing.models import BillingAccount, BillingAccountContact, BillingAccountMembership
 from billing.signals import sold_to_changed
 from billing.sync.reconcile import reconcile_accounts
 from tests.factories import zuora_id
@@ -55,11 +55,14 @@ def account(
     )
 
 
-def test_a_page_is_written_in_a_constant_number_of_statements(settings: Any) -> None:
-    # Sold-To provisioning runs in the same transaction, one account at a time.
-    settings.SOLD_TO_PROVISIONING_ENABLED = False
-    small = [account(number=f"S{n}") for n in range(2)]
-    large = [account(number=f"L{n}") for n in range(50)]
+@pytest.mark.parametrize("provisioning", [False, True])
+def test_a_page_is_written_in_a_constant_number_of_statements(
+    settings: Any, provisioning: bool
+) -> None:
+    # Sold-To provisioning runs in the same transaction, for the whole page at once.
+    settings.SOLD_TO_PROVISIONING_ENABLED = provisioning
+    small = [account(number=f"S{n}", email=f"s{n}@example.com") for n in range(2)]
+    large = [account(number=f"L{n}", email=f"l{n}@example.com") for n in range(50)]
 
     with CaptureQueriesContext(connection) as few:
         reconcile_accounts(small)
@@ -69,6 +72,7 @@ def test_a_page_is_written_in_a_constant_number_of_statements(settings: Any) -> 
     assert len(many.captured_queries) == len(few.captured_queries)
     assert BillingAccount.objects.count() == 52
     assert BillingAccountContact.objects.count() == 104
+    assert BillingAccountMembership.objects.count() == (52 if provisioning else 0)
     for item in large:
         local = BillingAccount.objects.get(zuora_id=item.id)
         assert local.bill_to_contact.zuora_id == item.bill_to_id
@@ -122,7 +126,7 @@ def test_sold_to_changes_are_announced_once_per_account(
     heard: list[dict[str, Any]] = []
 
     def listen(**kwargs: Any) -> None:
-        heard.append(kwargs)
+        heard.extend(kwargs["changes"])
 
     sold_to_changed.connect(listen)
     try:
@@ -139,7 +143,7 @@ def test_sold_to_changes_are_announced_once_per_account(
 
     # New Sold-To, then nothing changed, then its address changed.
     sold_to = BillingAccountContact.objects.get(zuora_id=ids[2]).pk
-    assert [(h["previous_contact_id"], h["contact_id"]) for h in heard] == [
+    assert [(h.previous_contact_id, h.contact_id) for h in heard] == [
         (None, sold_to),
         (sold_to, sold_to),
     ]

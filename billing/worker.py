@@ -15,6 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 from django.db import DatabaseError, close_old_connections, connection
 from django.db import Error as DatabaseFailure
+from django.tasks import TaskResultStatus
+from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
@@ -59,7 +61,7 @@ class WakeListener:
 
 
 class ConcurrentWorker:
-    """Claims ready tasks one at a time and runs up to `threads` of them at once."""
+    """Claims ready tasks, as many as it has free threads, and runs them on those threads."""
 
     def __init__(self, *, threads: int, interval: float, worker_id: str) -> None:
         self.threads = threads
@@ -94,38 +96,63 @@ class ConcurrentWorker:
         pool = ThreadPoolExecutor(self.threads, thread_name_prefix="sync")
         try:
             while self.running:
-                self.slots.acquire()
+                free = self._free_slots()
                 try:
-                    task = self._claim()
+                    tasks = self._claim(limit=free)
                 except BaseException:
-                    self.slots.release()
+                    self._release(free)
                     raise
-                if task is None:
-                    self.slots.release()
+                self._release(free - len(tasks))
+                for task in tasks:
+                    pool.submit(self._run, task)
+                if not tasks:
+                    # A notification that arrives after the claim's query
+                    # leaves the event set, so the wait returns at once.
                     self.wake.wait(self.interval)
                     self.wake.clear()
-                    continue
-                pool.submit(self._run, task)
         finally:
             if listener is not None:
                 listener.stop()
             pool.shutdown(wait=True)
 
-    def _claim(self) -> DBTaskResult | None:
+    def _free_slots(self) -> int:
+        """Wait for one free thread, then take every other free one too."""
+        self.slots.acquire()
+        free = 1
+        while free < self.threads and self.slots.acquire(blocking=False):
+            free += 1
+        return free
+
+    def _release(self, count: int) -> None:
+        for _ in range(count):
+            self.slots.release()
+
+    def _claim(self, *, limit: int) -> list[DBTaskResult]:
+        """Claim up to `limit` ready tasks in one transaction (two statements, not two per task).
+
+        A burst of callouts commits many tasks at once; claiming them one by
+        one cost this dispatcher a third of the worker's CPU.
+        """
         close_old_connections()
         tasks = DBTaskResult.objects.ready().filter(
             backend_name="default", queue_name__in=["default"]
         )
         with exclusive_transaction(tasks.db):
             try:
-                task = tasks.get_locked()
+                claimed = list(tasks.select_for_update(skip_locked=True)[:limit])
             except DatabaseError as error:
                 if is_locked_database_exception(error):
-                    return None
+                    return []
                 raise
-            if task is not None:
-                task.claim(self.worker_id)
-        return task
+            if claimed:
+                # What DBTaskResult.claim() does, for all of them in one UPDATE.
+                now = timezone.now()
+                for task in claimed:
+                    task.status = TaskResultStatus.RUNNING
+                    task.started_at = now
+                    task.worker_ids = [*task.worker_ids, self.worker_id]
+                DBTaskResult.objects.bulk_update(claimed, ["status", "started_at", "worker_ids"])
+        return claimed
 
     def _run(self, task: DBTaskResult) -> None:
         try:

@@ -245,3 +245,27 @@ def test_sync_worker_is_woken_by_a_new_task_on_postgresql(zuora: EmulatorHandle)
         )
     finally:
         stop(worker)
+
+
+def test_the_dispatcher_claims_as_many_ready_tasks_as_it_has_free_threads() -> None:
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from billing.worker import ConcurrentWorker
+
+    for n in range(5):
+        queue.enqueue(kind=ACCOUNT, zuora_id=f"{n:032x}")
+    worker = ConcurrentWorker(threads=3, interval=1.0, worker_id="dispatcher-test")
+
+    first = worker._claim(limit=3)
+    second = worker._claim(limit=3)
+
+    assert (len(first), len(second)) == (3, 2)
+    assert worker._claim(limit=3) == []
+    claimed = DBTaskResult.objects.filter(pk__in=[task.pk for task in first + second])
+    assert {task.status for task in claimed} == {TaskResultStatus.RUNNING}
+    assert all(task.worker_ids == ["dispatcher-test"] for task in claimed)
+    assert all(task.started_at is not None for task in claimed)
+    # Oldest first, as the task backend's own worker takes them.
+    enqueued = [task.enqueued_at for task in first + second]
+    assert enqueued == sorted(enqueued)

@@ -55,11 +55,14 @@ def request_syncs(
     """`request_sync` for many objects in one statement; returns those starting a new wait.
 
     An object named n times counts as n requests (its generation moves by n).
+    Rows are written (and locked) in key order, so that two such statements
+    running at once, such as two web processes committing their callouts,
+    wait for each other instead of deadlocking.
     """
     if not requests:
         return set()
     now = now or timezone.now()
-    counts = Counter((str(kind), zuora_id) for kind, zuora_id in requests)
+    counts = dict(sorted(Counter((str(kind), zuora_id) for kind, zuora_id in requests).items()))
     table = PendingSync._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
     stamp = adapt(now)

@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection, connections, transaction
 
-from billing.models import BillingAccount, BillingAccountContact
+from billing.models import BillingAccount, BillingAccountContact, PendingSync, SyncKind
+from billing.sync.pending import request_syncs
 from billing.sync.reconcile import reconcile_account, reconcile_contact
 from tests.factories import zuora_id
 from tests.sync.test_batch_reconcile import T0, account
@@ -99,3 +100,65 @@ def test_a_contact_sync_and_its_account_sync_do_not_deadlock() -> None:
     assert BillingAccount.objects.get(zuora_id=first.id).name == "Renamed"
     assert BillingAccount.objects.get(zuora_id=first.id).sold_to_contact.zuora_id == new_sold_to
     assert BillingAccountContact.objects.filter(zuora_id=new_sold_to).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_requests_for_many_objects_lock_their_rows_in_key_order() -> None:
+    """Two web processes commit batches of callouts for overlapping objects at once.
+
+    Each batch is one upsert of many pending rows; taken in arrival order, two
+    batches could each hold a row the other waits for (a deadlock, and the
+    callouts of one batch answered 503). In key order they only wait.
+    """
+    low, high = "0" * 32, "f" * 32
+    request_syncs([(SyncKind.ACCOUNT, low), (SyncKind.ACCOUNT, high)])
+    holding_high = threading.Event()
+    release_high = threading.Event()
+    batch_backend: list[int] = []
+    errors: list[BaseException] = []
+
+    def hold_high() -> None:
+        try:
+            with transaction.atomic():
+                request_syncs([(SyncKind.ACCOUNT, high)])
+                holding_high.set()
+                release_high.wait(30)
+        except BaseException as error:  # reported by the test thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    def batch() -> None:
+        try:
+            batch_backend.append(connection.connection.info.backend_pid)
+            with transaction.atomic():
+                # Arrival order: the higher key first.
+                request_syncs([(SyncKind.ACCOUNT, high), (SyncKind.ACCOUNT, low)])
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_high)
+    holder.start()
+    assert holding_high.wait(30)
+    batcher = threading.Thread(target=lambda: (connection.ensure_connection(), batch()))
+    batcher.start()
+    deadline = time.monotonic() + 30
+    while not (batch_backend and waiting_for_a_lock(batch_backend[0])):
+        assert time.monotonic() < deadline, "the batch never waited for the held row"
+        time.sleep(0.01)
+    try:
+        # The batch waits for the higher key while it already holds the lower one.
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT 1 FROM billing_pendingsync WHERE zuora_id = %s FOR UPDATE SKIP LOCKED",
+                [low],
+            )
+            assert cursor.fetchall() == []
+    finally:
+        release_high.set()
+        holder.join(30)
+        batcher.join(30)
+    assert errors == []
+    assert PendingSync.objects.get(zuora_id=low).generation == 2

@@ -41,10 +41,11 @@ def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) 
     """Mark an object as needing sync; True when the caller must enqueue a task.
 
     A request for an object that is already pending or running coalesces into
-    its row (one task, one fetch); a dead one is revived. A new wait starts
-    `SYNC_SETTLE_SECONDS` from now, and each further request before the run
-    moves that on by as much again, up to `SYNC_SETTLE_MAX_SECONDS` after the
-    first: a burst of callouts for one object then costs one fetch.
+    its row (one task, one fetch); a dead one is revived. A lone request waits
+    `SYNC_SETTLE_SECONDS`; a further request before the run means a burst, and
+    the run then waits `SYNC_SETTLE_BURST_SECONDS` after the latest request, up
+    to `SYNC_SETTLE_MAX_SECONDS` after the first: a burst of callouts for one
+    object costs one fetch even when their delivery is spread out.
     """
     return (kind, zuora_id) in request_syncs([(kind, zuora_id)], now=now)
 
@@ -68,6 +69,7 @@ def request_syncs(
     stamp = adapt(now)
     settled = adapt(now + timedelta(seconds=settings.SYNC_SETTLE_SECONDS))
     settle_until = adapt(now + timedelta(seconds=settings.SYNC_SETTLE_MAX_SECONDS))
+    burst = adapt(now + timedelta(seconds=settings.SYNC_SETTLE_BURST_SECONDS))
     pending, dead = SyncState.PENDING.value, SyncState.DEAD.value
     values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, 0, '', '', '', '')"] * len(counts))
     sql = f"""
@@ -85,8 +87,8 @@ def request_syncs(
             next_attempt_at = CASE
                 WHEN {table}.state = %s THEN excluded.next_attempt_at
                 WHEN {table}.state = %s AND {table}.attempts = 0 THEN CASE
-                    WHEN excluded.next_attempt_at < {table}.settle_until
-                    THEN excluded.next_attempt_at ELSE {table}.settle_until END
+                    WHEN %s < {table}.settle_until
+                    THEN %s ELSE {table}.settle_until END
                 ELSE {table}.next_attempt_at END,
             settle_until = CASE WHEN {table}.state = %s
                 THEN excluded.settle_until ELSE {table}.settle_until END,
@@ -98,7 +100,7 @@ def request_syncs(
     parameters: list[object] = []
     for (kind, zuora_id), count in counts.items():
         parameters += [kind, zuora_id, pending, count, stamp, stamp, settled, settle_until]
-    parameters += [dead, dead, pending, dead, dead, dead, dead, pending]
+    parameters += [dead, dead, pending, burst, burst, dead, dead, dead, dead, pending]
     with connection.cursor() as cursor:
         cursor.execute(sql, parameters)
         returned = cursor.fetchall()

@@ -177,23 +177,34 @@ def test_overdue_lists_pending_syncs_whose_task_may_be_lost() -> None:
     assert pending.overdue(grace=120) == [(ACCOUNT, object_id)]
 
 
-@override_settings(SYNC_SETTLE_SECONDS=0.05, SYNC_SETTLE_MAX_SECONDS=0.2)
+@override_settings(
+    SYNC_SETTLE_SECONDS=0.03, SYNC_SETTLE_BURST_SECONDS=0.1, SYNC_SETTLE_MAX_SECONDS=0.3
+)
 def test_a_burst_of_requests_settles_before_the_first_run() -> None:
     object_id = zuora_id()
     start = timezone.now()
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
+    # A lone request waits the short delay.
+    assert PendingSync.objects.get().next_attempt_at == start + timedelta(seconds=0.03)
     assert pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start) is None
 
-    # Each further request moves the run on, by the settle delay...
-    later = start + timedelta(seconds=0.04)
+    # A second one makes it a burst: the run waits the longer delay after the latest...
+    later = start + timedelta(seconds=0.02)
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=later)
-    assert PendingSync.objects.get().next_attempt_at == later + timedelta(seconds=0.05)
-    # ...but never past the bound after the first request.
-    much_later = start + timedelta(seconds=0.19)
+    assert PendingSync.objects.get().next_attempt_at == later + timedelta(seconds=0.1)
+    # ...and a straggler still joins it...
+    straggler = start + timedelta(seconds=0.11)
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=straggler)
+    assert PendingSync.objects.get().next_attempt_at == straggler + timedelta(seconds=0.1)
+    # ...but the run never moves past the bound after the first request.
+    much_later = start + timedelta(seconds=0.25)
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=much_later)
-    assert PendingSync.objects.get().next_attempt_at == start + timedelta(seconds=0.2)
+    assert PendingSync.objects.get().next_attempt_at == start + timedelta(seconds=0.3)
 
-    assert pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.2))
+    assert (
+        pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.29)) is None
+    )
+    assert pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.3))
 
 
 @override_settings(SYNC_SETTLE_SECONDS=0.05, SYNC_SETTLE_MAX_SECONDS=0.2)

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.db import connection, transaction
 from django.tasks import DEFAULT_TASK_BACKEND_ALIAS, task_backends
+from django.tasks.signals import task_enqueued
 from django.utils import timezone
 
 from billing.models import CalloutReceipt, SyncKind
@@ -39,8 +40,7 @@ def _enqueue(started: set[tuple[str, str]]) -> None:
     if queue_in_database() and connection.in_atomic_block:
         # The task rows commit with the pending rows: one transaction, and
         # never a pending sync without its task.
-        for kind, zuora_id in sorted(started):
-            enqueue(kind=SyncKind(kind), zuora_id=zuora_id)
+        enqueue_in_database(sorted(started))
         wake_workers()
         return
     for kind, zuora_id in sorted(started):
@@ -51,6 +51,42 @@ def _enqueue(started: set[tuple[str, str]]) -> None:
             lambda kind=kind, zuora_id=zuora_id: enqueue(kind=SyncKind(kind), zuora_id=zuora_id),
             robust=True,
         )
+
+
+def enqueue_in_database(objects: Sequence[tuple[str, str]]) -> None:
+    """Enqueue one sync task per object with one INSERT (the database task backend).
+
+    The backend's own `enqueue` inserts one row per call; a batch of callouts
+    starting many new syncs spent 40 % of the web process's time there. The
+    rows are what that `enqueue` writes (its pre_save included), and
+    `task_enqueued` is sent for each.
+    """
+    from django.utils.json import normalize_json
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    from billing.tasks import sync_object
+
+    backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
+    backend.validate_task(sync_object)
+    new_id = DBTaskResult._meta.pk.get_default
+    rows = DBTaskResult.objects.bulk_create(
+        [
+            DBTaskResult(
+                id=new_id(),
+                args_kwargs=normalize_json({"args": [kind, zuora_id], "kwargs": {}}),
+                priority=sync_object.priority,
+                task_path=sync_object.module_path,
+                queue_name=sync_object.queue_name,
+                # As the backend's pre_save does: no run_after is the far future.
+                run_after=sync_object.run_after or get_date_max(),
+                backend_name=backend.alias,
+            )
+            for kind, zuora_id in objects
+        ]
+    )
+    if task_enqueued.has_listeners(type(backend)):
+        for row in rows:
+            task_enqueued.send(type(backend), task_result=row.task_result)
 
 
 WAKE_CHANNEL = "zuora_sync_tasks"

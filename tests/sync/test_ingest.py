@@ -70,3 +70,34 @@ def test_a_failed_write_fails_every_callout_of_its_batch_and_records_nothing() -
     # The writer is free again for the next callout.
     writer.record(Callout(kind=SyncKind.CONTACT, zuora_id=zuora_id()))
     assert CalloutReceipt.objects.count() == 1
+
+
+def test_a_batch_of_new_syncs_enqueues_its_tasks_in_one_statement() -> None:
+    from django.tasks.signals import task_enqueued
+    from django.test.utils import CaptureQueriesContext
+    from django_tasks_db.models import DBTaskResult
+
+    from billing.sync.queue import record_callouts
+    from billing.tasks import sync_object
+
+    ids = sorted(zuora_id() for _ in range(5))
+    announced: list[Any] = []
+
+    def listen(sender: Any, task_result: Any, **kwargs: Any) -> None:
+        announced.append(task_result)
+
+    task_enqueued.connect(listen)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            record_callouts([Callout(kind=SyncKind.ACCOUNT, zuora_id=i) for i in ids])
+    finally:
+        task_enqueued.disconnect(listen)
+
+    task_inserts = [q for q in queries if 'INSERT INTO "django_tasks_database' in q["sql"]]
+    assert len(task_inserts) == 1
+    # The rows are the ones the backend's own enqueue writes: ready now, runnable.
+    ready = DBTaskResult.objects.ready().order_by("args_kwargs")
+    assert [row.args_kwargs["args"] for row in ready] == [["account", i] for i in ids]
+    assert {row.task_path for row in ready} == {sync_object.module_path}
+    assert all(row.task.run_after is None for row in ready)
+    assert sorted(result.args[1] for result in announced) == ids

@@ -140,6 +140,9 @@ AUTH_PASSWORD_VALIDATORS = [
 # The customer portal and Sold-To provisioning: a synced account's Sold-To
 # contact becomes a customer, invited by email to set a password.
 SOLD_TO_PROVISIONING_ENABLED = _flag("SOLD_TO_PROVISIONING_ENABLED", default=True)
+# Invitations from provisioning are sent by a task worker, so that a sync or
+# an import never waits for the mail server; off sends them at commit.
+CUSTOMER_EMAILS_IN_BACKGROUND = _flag("CUSTOMER_EMAILS_IN_BACKGROUND", default=True)
 _portal_base_url = read(env, "PORTAL_BASE_URL") or ""
 PORTAL_BASE_URL_FROM_ENVIRONMENT = bool(_portal_base_url)
 PORTAL_BASE_URL = (_portal_base_url or "http://localhost:8000").rstrip("/")

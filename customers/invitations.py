@@ -10,11 +10,13 @@ import logging
 import smtplib
 from collections.abc import Iterable
 from enum import StrEnum
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -103,6 +105,29 @@ def send_set_password_links(links: Iterable[tuple[int, LinkPurpose]]) -> int:
         _close_quietly(mailer)
     ProvisioningEvent.objects.bulk_create(events)
     return sum(event.action == ProvisioningAction.EMAIL_SENT for event in events)
+
+
+def send_set_password_links_later(links: list[tuple[int, LinkPurpose]]) -> None:
+    """Send these links once the caller's transaction commits, from a task worker.
+
+    Composing and sending a message takes milliseconds (far more with a
+    remote mail server), which an import of thousands of new customers, or a
+    sync, should not wait for. With the database task backend the task row
+    commits with the caller's work, so a customer is never provisioned
+    without their invitation queued. `CUSTOMER_EMAILS_IN_BACKGROUND` off
+    sends them in this process at commit.
+    """
+    from billing.sync.queue import queue_in_database
+    from customers.tasks import send_set_password_links_task
+
+    if not settings.CUSTOMER_EMAILS_IN_BACKGROUND:
+        transaction.on_commit(partial(send_set_password_links, links), robust=True)
+        return
+    arguments = [[customer_id, str(purpose)] for customer_id, purpose in links]
+    if queue_in_database() and connection.in_atomic_block:
+        send_set_password_links_task.enqueue(arguments)
+    else:
+        transaction.on_commit(partial(send_set_password_links_task.enqueue, arguments), robust=True)
 
 
 def _send(mailer: BaseEmailBackend, customer: Customer, purpose: LinkPurpose) -> ProvisioningEvent:

@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -31,7 +30,7 @@ from customers.email_address import (
     lowercase_emails,
     normalise_email,
 )
-from customers.invitations import LinkPurpose, purpose_for, send_set_password_links
+from customers.invitations import LinkPurpose, purpose_for, send_set_password_links_later
 from customers.metrics import PROVISIONING_RUNS
 from customers.models import Customer, CustomerOrigin, ProvisioningAction, ProvisioningEvent
 
@@ -204,9 +203,7 @@ class _Batch:
         self._record_problems(accounts, unusable)
         ProvisioningEvent.objects.bulk_create(self.events)
         if self.links:
-            transaction.on_commit(
-                partial(send_set_password_links, list(self.links.items())), robust=True
-            )
+            send_set_password_links_later(list(self.links.items()))
         return outcomes
 
     def _customers(

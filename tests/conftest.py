@@ -53,3 +53,9 @@ def _no_settle_delay(settings: Any) -> None:
     """Syncs are due at once in tests, unless a test is about the settle delay."""
     settings.SYNC_SETTLE_SECONDS = 0
     settings.SYNC_SETTLE_BURST_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _emails_at_commit(settings: Any) -> None:
+    """Invitations are sent at commit in tests (mail.outbox), unless a test is about the task."""
+    settings.CUSTOMER_EMAILS_IN_BACKGROUND = False

@@ -106,7 +106,8 @@ def changed_objects(change: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def wait_until_quiet(stack: Stack, *, timeout: float, quiet: float = 3.0) -> None:
-    """Wait until no sync is pending and no callout has arrived for `quiet` seconds."""
+    """Wait until no sync is pending, no task waits for a worker (invitations
+    included), and no callout has arrived for `quiet` seconds."""
     from billing.models import CalloutReceipt, PendingSync, SyncState
 
     deadline = time.monotonic() + timeout
@@ -114,7 +115,7 @@ def wait_until_quiet(stack: Stack, *, timeout: float, quiet: float = 3.0) -> Non
     while time.monotonic() < deadline:
         stack.supervisor.check_alive()
         receipts = CalloutReceipt.objects.count()
-        busy = PendingSync.objects.exclude(state=SyncState.DEAD).exists()
+        busy = PendingSync.objects.exclude(state=SyncState.DEAD).exists() or tasks_in_hand()
         if receipts != last_seen or busy:
             last_seen, calm_since = receipts, time.monotonic()
         elif time.monotonic() - calm_since >= quiet:
@@ -129,6 +130,21 @@ def wait_until_quiet(stack: Stack, *, timeout: float, quiet: float = 3.0) -> Non
         f"the service did not settle within {timeout:.0f}s; tasks by status "
         f"{task_counts()}; still waiting, e.g.: {waiting}"
     )
+
+
+def tasks_in_hand() -> bool:
+    """Whether a task in the database queue is due and not yet taken by a worker.
+
+    (A task a killed worker was running stays RUNNING for good: its sync is
+    pending again, which the caller already waits for.)
+    """
+    from billing.sync.queue import queue_in_database
+
+    if not queue_in_database():
+        return False
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.ready().exists()
 
 
 def task_counts() -> dict[str, int]:

@@ -24,6 +24,7 @@ from launcher.stack import Stack
 
 TICK = 0.02  # seconds between batches of changes
 WARM_UP_SECONDS = 1.0
+STATS_SETTLE_SECONDS = 11.0
 STAGES = (
     "change_to_callout",
     "callout_to_task_enqueued",
@@ -224,7 +225,11 @@ def idle_queries(report: Report, sizes: Sizes, stack: Stack, *, prefix: str) -> 
             )
         )
         return
-    time.sleep(1)  # PostgreSQL publishes a backend's counts at most once a second
+    # PostgreSQL publishes a backend's counts at most once a second, and one
+    # that went idle within a second of its last report holds the rest back
+    # for PGSTAT_IDLE_INTERVAL (10 s): the busy period's last transactions
+    # would otherwise land in the idle window.
+    time.sleep(STATS_SETTLE_SECONDS)
     start, first = time.monotonic(), database.transactions() or 0
     time.sleep(sizes.idle_seconds)
     last, seconds = database.transactions() or 0, time.monotonic() - start

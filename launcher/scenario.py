@@ -107,7 +107,8 @@ def changed_objects(change: dict[str, Any]) -> list[tuple[str, str]]:
 
 def wait_until_quiet(stack: Stack, *, timeout: float, quiet: float = 3.0) -> None:
     """Wait until no sync is pending, no task waits for a worker (invitations
-    included), and no callout has arrived for `quiet` seconds."""
+    included), no reconciliation pass runs, and no callout has arrived for
+    `quiet` seconds."""
     from billing.models import CalloutReceipt, PendingSync, SyncState
 
     deadline = time.monotonic() + timeout
@@ -115,7 +116,11 @@ def wait_until_quiet(stack: Stack, *, timeout: float, quiet: float = 3.0) -> Non
     while time.monotonic() < deadline:
         stack.supervisor.check_alive()
         receipts = CalloutReceipt.objects.count()
-        busy = PendingSync.objects.exclude(state=SyncState.DEAD).exists() or tasks_in_hand()
+        busy = (
+            PendingSync.objects.exclude(state=SyncState.DEAD).exists()
+            or tasks_in_hand()
+            or pass_running()
+        )
         if receipts != last_seen or busy:
             last_seen, calm_since = receipts, time.monotonic()
         elif time.monotonic() - calm_since >= quiet:
@@ -129,6 +134,15 @@ def wait_until_quiet(stack: Stack, *, timeout: float, quiet: float = 3.0) -> Non
     raise RuntimeError(
         f"the service did not settle within {timeout:.0f}s; tasks by status "
         f"{task_counts()}; still waiting, e.g.: {waiting}"
+    )
+
+
+def pass_running() -> bool:
+    """Whether a reconciliation pass (the reconciler's first, full one, say) is under way."""
+    from billing.models import PassState, ReconciliationRun
+
+    return any(
+        not run.is_stalled() for run in ReconciliationRun.objects.filter(state=PassState.RUNNING)
     )
 
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection, transaction
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -117,15 +117,16 @@ def send_set_password_links_later(links: list[tuple[int, LinkPurpose]]) -> None:
     without their invitation queued. `CUSTOMER_EMAILS_IN_BACKGROUND` off
     sends them in this process at commit.
     """
-    from billing.sync.queue import queue_in_database
+    from billing.sync.queue import queue_in_this_transaction, wake_workers
     from customers.tasks import send_set_password_links_task
 
     if not settings.CUSTOMER_EMAILS_IN_BACKGROUND:
         transaction.on_commit(partial(send_set_password_links, links), robust=True)
         return
     arguments = [[customer_id, str(purpose)] for customer_id, purpose in links]
-    if queue_in_database() and connection.in_atomic_block:
+    if queue_in_this_transaction():
         send_set_password_links_task.enqueue(arguments)
+        wake_workers()
     else:
         transaction.on_commit(partial(send_set_password_links_task.enqueue, arguments), robust=True)
 

@@ -37,7 +37,7 @@ def _enqueue(started: set[tuple[str, str]]) -> None:
     """Enqueue a task for each object whose wait just started."""
     if not started:
         return
-    if queue_in_database() and connection.in_atomic_block:
+    if queue_in_this_transaction():
         # The task rows commit with the pending rows: one transaction, and
         # never a pending sync without its task.
         enqueue_in_database(sorted(started))
@@ -84,9 +84,8 @@ def enqueue_in_database(objects: Sequence[tuple[str, str]]) -> None:
             for kind, zuora_id in objects
         ]
     )
-    if task_enqueued.has_listeners(type(backend)):
-        for row in rows:
-            task_enqueued.send(type(backend), task_result=row.task_result)
+    for row in rows:
+        task_enqueued.send(type(backend), task_result=row.task_result)
 
 
 WAKE_CHANNEL = "zuora_sync_tasks"
@@ -95,6 +94,16 @@ WAKE_CHANNEL = "zuora_sync_tasks"
 def queue_in_database() -> bool:
     """Whether tasks live in this database (the django-tasks-db backend)."""
     return type(task_backends[DEFAULT_TASK_BACKEND_ALIAS]).__module__.startswith("django_tasks_db")
+
+
+def queue_in_this_transaction() -> bool:
+    """Whether a task enqueued now commits with the caller's transaction.
+
+    True with the database task backend inside `atomic()`: enqueue there (and
+    `wake_workers()`), so the work is never committed without its task.
+    Otherwise enqueue in `transaction.on_commit(..., robust=True)`.
+    """
+    return queue_in_database() and connection.in_atomic_block
 
 
 def wake_workers() -> None:

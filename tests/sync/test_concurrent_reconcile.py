@@ -7,6 +7,7 @@ different orders, PostgreSQL finds a deadlock and fails one of them after
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -27,6 +28,36 @@ def waiting_for_a_lock(backend_pid: int) -> bool:
         cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [backend_pid])
         row = cursor.fetchone()
     return row is not None and row[0] == "Lock"
+
+
+def wait_until_waiting_for_a_lock(backends: list[int], what: str, timeout: float) -> None:
+    """Wait until the first backend in `backends` (filled by a thread) waits for a row lock."""
+    deadline = time.monotonic() + timeout
+    while not (backends and waiting_for_a_lock(backends[0])):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+def in_a_thread(work: Callable[[], None], errors: list[BaseException]) -> threading.Thread:
+    """Start `work` on a thread (and connection) of its own; its exception goes to `errors`."""
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # reported by the test's thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def backend_pid() -> int:
+    """This thread's PostgreSQL backend."""
+    connection.ensure_connection()
+    return connection.connection.info.backend_pid
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
@@ -57,40 +88,23 @@ def test_a_contact_sync_and_its_account_sync_do_not_deadlock() -> None:
     errors: list[BaseException] = []
 
     def contact_sync() -> None:
-        try:
-            with transaction.atomic():
-                reconcile_contact(changed_contact, account_pk=local_pk)
-                contact_written.set()
-                commit_contact.wait(10)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            reconcile_contact(changed_contact, account_pk=local_pk)
+            contact_written.set()
+            commit_contact.wait(10)
 
     def account_sync() -> None:
-        try:
-            contact_written.wait(10)
-            connection.ensure_connection()
-            account_backend.append(connection.connection.info.backend_pid)
-            with transaction.atomic():
-                reconcile_account(changed_account)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
+        contact_written.wait(10)
+        account_backend.append(backend_pid())
+        with transaction.atomic():
+            reconcile_account(changed_account)
 
-    threads = [threading.Thread(target=contact_sync), threading.Thread(target=account_sync)]
-    for thread in threads:
-        thread.start()
+    threads = [in_a_thread(contact_sync, errors), in_a_thread(account_sync, errors)]
     try:
         # The account sync runs into a lock held by the uncommitted contact sync.
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not (
-            account_backend and waiting_for_a_lock(account_backend[0])
-        ):
-            time.sleep(0.01)
-        assert account_backend
-        assert waiting_for_a_lock(account_backend[0])
+        wait_until_waiting_for_a_lock(
+            account_backend, "the account sync never waited for the contact sync's lock", 10
+        )
     finally:
         commit_contact.set()
         for thread in threads:
@@ -118,37 +132,22 @@ def test_requests_for_many_objects_lock_their_rows_in_key_order() -> None:
     errors: list[BaseException] = []
 
     def hold_high() -> None:
-        try:
-            with transaction.atomic():
-                request_syncs([(SyncKind.ACCOUNT, high)])
-                holding_high.set()
-                release_high.wait(30)
-        except BaseException as error:  # reported by the test thread
-            errors.append(error)
-        finally:
-            connections.close_all()
+        with transaction.atomic():
+            request_syncs([(SyncKind.ACCOUNT, high)])
+            holding_high.set()
+            release_high.wait(30)
 
     def batch() -> None:
-        try:
-            batch_backend.append(connection.connection.info.backend_pid)
-            with transaction.atomic():
-                # Arrival order: the higher key first.
-                request_syncs([(SyncKind.ACCOUNT, high), (SyncKind.ACCOUNT, low)])
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
+        batch_backend.append(backend_pid())
+        with transaction.atomic():
+            # Arrival order: the higher key first.
+            request_syncs([(SyncKind.ACCOUNT, high), (SyncKind.ACCOUNT, low)])
 
-    holder = threading.Thread(target=hold_high)
-    holder.start()
-    assert holding_high.wait(30)
-    batcher = threading.Thread(target=lambda: (connection.ensure_connection(), batch()))
-    batcher.start()
-    deadline = time.monotonic() + 30
-    while not (batch_backend and waiting_for_a_lock(batch_backend[0])):
-        assert time.monotonic() < deadline, "the batch never waited for the held row"
-        time.sleep(0.01)
+    threads = [in_a_thread(hold_high, errors)]
     try:
+        assert holding_high.wait(30)
+        threads.append(in_a_thread(batch, errors))
+        wait_until_waiting_for_a_lock(batch_backend, "the batch never waited for the held row", 30)
         # The batch waits for the higher key while it already holds the lower one.
         with connections["default"].cursor() as cursor:
             cursor.execute(
@@ -158,7 +157,7 @@ def test_requests_for_many_objects_lock_their_rows_in_key_order() -> None:
             assert cursor.fetchall() == []
     finally:
         release_high.set()
-        holder.join(30)
-        batcher.join(30)
+        for thread in threads:
+            thread.join(30)
     assert errors == []
     assert PendingSync.objects.get(zuora_id=low).generation == 2

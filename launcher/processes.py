@@ -38,14 +38,19 @@ class Supervisor:
     log_dir: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
-    def start(self, name: str, command: Sequence[str]) -> subprocess.Popen:
-        """Start `command` in the project folder, its output going to `<log_dir>/<name>.log`."""
+    def start(
+        self, name: str, command: Sequence[str], *, environment: Mapping[str, str] | None = None
+    ) -> subprocess.Popen:
+        """Start `command` in the project folder, its output going to `<log_dir>/<name>.log`.
+
+        `environment` adds to (or overrides) the supervisor's for this process only.
+        """
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = (self.log_dir / f"{name}.log").open("ab")
         process = subprocess.Popen(  # noqa: S603 (commands built from our own parts)
             list(command),
             cwd=ROOT,
-            env=dict(self.environment),
+            env={**self.environment, **(environment or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

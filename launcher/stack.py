@@ -4,6 +4,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -19,10 +20,12 @@ class StackConfig:
     database_url: str = ""
     web_port: int = 8000
     web_workers: int = 2
-    # Threads per web process. Each keeps a database connection open for up to
-    # a minute, and granian's default (hundreds under a burst of callouts)
-    # exhausts PostgreSQL's connection limit.
-    web_threads: int = 8
+    # Threads per web process; None: 32 on PostgreSQL, where they share a pool
+    # of `web_pool_size` connections per process, else 8. Without a pool each
+    # thread keeps a connection open for up to a minute, and granian's default
+    # (hundreds under a burst of callouts) exhausts PostgreSQL's connection limit.
+    web_threads: int | None = None
+    web_pool_size: int = 8
     workers: int = 1
     # None: sync_worker's own default (1 s on PostgreSQL, woken by NOTIFY; 0.2 s on SQLite).
     worker_interval: float | None = None
@@ -185,6 +188,16 @@ class Stack:
 
     def _start_web(self) -> None:
         config = self.config
+        environment = {}
+        threads = config.web_threads or 8
+        if self._on_postgres():
+            # More threads than connections: a callout holds a connection only
+            # while its batch is written, and a larger batch per commit is
+            # what lets a web process record more callouts per second.
+            threads = config.web_threads or 32
+            environment["DATABASE_POOL_SIZE"] = self.supervisor.environment.get(
+                "DATABASE_POOL_SIZE"
+            ) or str(config.web_pool_size)
         static = (
             ["--static-path-route", "/static", "--static-path-mount", str(ROOT / "var" / "static")]
             if config.static_files
@@ -203,13 +216,18 @@ class Stack:
                 "--workers",
                 str(config.web_workers),
                 "--blocking-threads",
-                str(config.web_threads),
+                str(threads),
                 *static,
                 "--no-ws",
                 "config.wsgi:application",
             ],
+            environment=environment,
         )
         self.supervisor.wait_for_http("web", f"{config.web_url}/healthz")
+
+    def _on_postgres(self) -> bool:
+        url = self.supervisor.environment.get("DATABASE_URL", "")
+        return urlsplit(url.strip()).scheme in {"postgres", "postgresql", "pgsql"}
 
     def route_callouts(self) -> None:
         """Point the emulator's notification definitions at our endpoints."""

@@ -40,6 +40,29 @@ def test_sqlite_url_with_a_path_keeps_the_sqlite_tuning() -> None:
     assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
 
 
+def test_pool_size_gives_postgresql_a_shared_pool_instead_of_persistent_connections() -> None:
+    config = parse_database_url(
+        "postgres://sync@db.internal/portal", default_sqlite_path=DEFAULT, pool_size=8
+    )
+    assert config["OPTIONS"]["pool"]["max_size"] == 8
+    assert config["OPTIONS"]["pool"]["timeout"] > 0
+    # Django refuses a pool beside persistent connections.
+    assert config["CONN_MAX_AGE"] == 0
+    assert config["CONN_HEALTH_CHECKS"] is True
+
+
+def test_without_a_pool_size_connections_persist_per_thread() -> None:
+    config = parse_database_url("postgres://sync@db.internal/portal", default_sqlite_path=DEFAULT)
+    assert "pool" not in config.get("OPTIONS", {})
+    assert config["CONN_MAX_AGE"] == 60
+
+
+@pytest.mark.parametrize("url", [None, "sqlite:////srv/other.db"])
+def test_pool_size_on_sqlite_is_an_error_naming_the_variable(url: str | None) -> None:
+    with pytest.raises(ValueError, match="DATABASE_POOL_SIZE applies to PostgreSQL only"):
+        parse_database_url(url, default_sqlite_path=DEFAULT, pool_size=4)
+
+
 @pytest.mark.parametrize(
     ("url", "complaint"),
     [

@@ -1,0 +1,101 @@
+"""On PostgreSQL the launcher's web server runs many threads over a small pool of connections."""
+
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from django.db import connection
+
+from billing.models import CalloutReceipt
+from launcher.stack import Stack, StackConfig, pick_ports
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+POOL_SIZE = 3
+CALLOUTS = 96
+
+
+@pytest.fixture
+def stack(on_postgresql: bool, tmp_path: Path) -> Iterator[Stack]:
+    if not on_postgresql:
+        pytest.skip("needs PostgreSQL")
+    settings = connection.settings_dict
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
+    config = pick_ports(
+        StackConfig(
+            var_dir=tmp_path,
+            database_url=f"postgres://{settings['USER']}{password}@{host}:{port}/{settings['NAME']}",
+            emulator=False,
+            web_workers=1,
+            web_pool_size=POOL_SIZE,
+            workers=0,
+            sweeper=False,
+            reconciler=False,
+            static_files=False,
+        )
+    )
+    stack = Stack(config)
+    try:
+        stack.start(backfill=False)
+        yield stack
+    finally:
+        stack.stop()
+
+
+def connections_to_the_database() -> set[int]:
+    """Backend pids connected to the test database, besides the caller's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+def test_concurrent_callouts_share_the_pool_and_are_all_recorded(stack: Stack) -> None:
+    config = stack.config
+    # The web server has not touched the database yet (/healthz does not):
+    # the connections there now are the test's own.
+    before = connections_to_the_database()
+    peak = 0
+    done = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        try:
+            while not done.is_set():
+                peak = max(peak, len(connections_to_the_database() - before))
+                time.sleep(0.005)
+        finally:
+            connection.close()
+
+    def post(client: httpx.Client) -> int:
+        return client.post(
+            f"{config.web_url}/api/v1/zuora/callouts/sync_account",
+            json={"EventType": "AccountUpdated", "AccountId": secrets.token_hex(16)},
+            auth=(config.callout_username, config.callout_password),
+        ).status_code
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with (
+            httpx.Client(timeout=30, limits=httpx.Limits(max_connections=48)) as client,
+            ThreadPoolExecutor(max_workers=48) as pool,
+        ):
+            statuses = list(pool.map(lambda _: post(client), range(CALLOUTS)))
+    finally:
+        done.set()
+        watcher.join()
+
+    assert statuses == [200] * CALLOUTS
+    assert CalloutReceipt.objects.count() == CALLOUTS
+    # 32 threads served them, each of which would keep its own connection
+    # without the pool.
+    assert 1 <= peak <= POOL_SIZE

@@ -16,7 +16,7 @@ from django.utils import timezone
 from billing.models import BillingAccount, BillingAccountContact, SyncKind
 from billing.signals import SoldToChange, sold_to_changed
 from billing.sync import queue
-from billing.sync.upsert import upsert_many_by_zuora_id
+from billing.sync.upsert import update_by_pk, upsert_many_by_zuora_id
 from zuora import ZuoraAccount, ZuoraContact
 
 logger = logging.getLogger(__name__)
@@ -235,22 +235,15 @@ def reconcile_accounts(
     for account in written:
         pk = upserted[account.id].pk
         sold_to_pk = contact_pks.get(account.sold_to_id) if account.sold_to_id else None
-        rows.append(
-            BillingAccount(
-                pk=pk,
-                bill_to_contact_id=contact_pks.get(account.bill_to_id)
-                if account.bill_to_id
-                else None,
-                sold_to_contact_id=sold_to_pk,
-            )
-        )
+        bill_to_pk = contact_pks.get(account.bill_to_id) if account.bill_to_id else None
+        rows.append((pk, bill_to_pk, sold_to_pk))
         address = (
             _address(account.sold_to)
             if account.sold_to is not None and account.sold_to.id == account.sold_to_id
             else sold_to_email(sold_to_pk)
         )
         sold_to.saw(pk, previous.get(account.id, (None, "")), (sold_to_pk, address))
-    BillingAccount.objects.bulk_update(rows, ["bill_to_contact_id", "sold_to_contact_id"])
+    update_by_pk(BillingAccount, ["bill_to_contact", "sold_to_contact"], rows)
     sold_to.announce()
     return result
 

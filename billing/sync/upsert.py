@@ -44,15 +44,19 @@ def upsert_many_by_zuora_id(
     ]
     fields = updated + defaults
     default_values = [field.get_default() for field in defaults]
-    params: list[Any] = []
-    for row in by_id.values():
-        values = [row[field.name] for field in updated] + default_values
-        params += [
-            field.get_db_prep_save(value, connection)
-            for field, value in zip(fields, values, strict=True)
-        ]
+    source, params = _rows_source(
+        fields,
+        [
+            [
+                field.get_db_prep_save(value, connection)
+                for field, value in zip(
+                    fields, [row[field.name] for field in updated] + default_values, strict=True
+                )
+            ]
+            for row in by_id.values()
+        ],
+    )
     columns = ", ".join(quote(field.column) for field in fields)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     updates = ", ".join(
         f"{quote(field.column)} = excluded.{quote(field.column)}"
         for field in updated
@@ -64,7 +68,7 @@ def upsert_many_by_zuora_id(
     sql = " ".join(
         [
             f"INSERT INTO {table} ({columns})",
-            f"VALUES {', '.join([placeholders] * len(by_id))}",
+            source,
             f"ON CONFLICT ({zuora_id}) DO UPDATE SET {updates}",
             f"WHERE {table}.{guard} IS NULL OR excluded.{guard} IS NULL",
             f"OR {table}.{guard} <= excluded.{guard}",
@@ -81,3 +85,70 @@ def upsert_many_by_zuora_id(
         ):
             written[zuora] = Upserted(pk=pk, written=False)
     return written
+
+
+def update_by_pk(
+    model: type[models.Model], field_names: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Set `field_names` of many rows, given as (pk, value, …) tuples, in one statement.
+
+    Django's `bulk_update` builds a CASE WHEN per row and field, which cost a
+    full import about 15 % of its time; on PostgreSQL this is one UPDATE …
+    FROM unnest(…). Elsewhere it is `bulk_update`.
+    """
+    if not rows:
+        return
+    opts = model._meta
+    fields = [opts.get_field(name) for name in field_names]
+    if connection.vendor != "postgresql":
+        objects = []
+        for pk, *values in rows:
+            instance = model(pk=pk)
+            for field, value in zip(fields, values, strict=True):
+                setattr(instance, field.attname, value)
+            objects.append(instance)
+        model._default_manager.bulk_update(objects, field_names)
+        return
+    quote = connection.ops.quote_name
+    table = quote(opts.db_table)
+    prepared = [
+        [opts.pk.get_db_prep_save(pk, connection)]
+        + [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, values, strict=True)
+        ]
+        for pk, *values in rows
+    ]
+    source, params = _rows_source([opts.pk, *fields], prepared)
+    names = [f"column{number}" for number in range(1, len(fields) + 2)]
+    assignments = ", ".join(
+        f"{quote(field.column)} = v.{name}" for field, name in zip(fields, names[1:], strict=True)
+    )
+    sql = (
+        f"UPDATE {table} SET {assignments} "  # noqa: S608 (identifiers from the model)
+        f"FROM ({source}) AS v({', '.join(names)}) "
+        f"WHERE {table}.{quote(opts.pk.column)} = v.column1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _rows_source(
+    fields: Sequence[models.Field], rows: Sequence[Sequence[Any]]
+) -> tuple[str, list[Any]]:
+    """A row source for INSERT or UPDATE … FROM: rows of prepared values, one per field.
+
+    On PostgreSQL, `SELECT * FROM unnest(%s::type[], …)`: one array parameter
+    per column, so the statement stays short whatever the number of rows
+    (psycopg re-parses, uncached, every statement over 4 KiB: a page of 2,000
+    rows as VALUES cost a full import 18 % of its time). Elsewhere, VALUES.
+    """
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+        return f"SELECT * FROM unnest({arrays})", [  # noqa: S608 (types from the model)
+            list(column) for column in zip(*rows, strict=True)
+        ]
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    return f"VALUES {', '.join([placeholders] * len(rows))}", [
+        value for row in rows for value in row
+    ]

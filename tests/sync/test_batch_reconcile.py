@@ -162,3 +162,40 @@ def test_a_later_sync_keeps_when_the_row_was_created() -> None:
     assert local.created_at == T0
     assert local.last_synced_at == T0 + timedelta(hours=2)
     assert set(BillingAccountContact.objects.values_list("created_at", flat=True)) == {T0}
+
+
+def test_text_that_needs_quoting_in_a_statement_is_stored_exactly() -> None:
+    # PostgreSQL receives a page as one array per column: these must survive
+    # the array syntax (quotes, commas, braces, backslashes, the word NULL).
+    awkward = ['O\'Brien, "Quoted" {x}', "back\\slash", "NULL", "", "Zoë ☃ 株式会社"]
+    page = [account(number=f"Q{n}", name=name) for n, name in enumerate(awkward)]
+
+    reconcile_accounts(page)
+
+    stored = dict(BillingAccount.objects.values_list("zuora_id", "name"))
+    assert [stored[item.id] for item in page] == awkward
+
+
+def test_a_reference_to_no_contact_is_stored_as_null() -> None:
+    ids = (zuora_id(), zuora_id(), zuora_id())
+    with_both = account(number="R1", ids=ids)
+    reconcile_accounts([with_both])
+    without_bill_to = parse_account(
+        {
+            "id": ids[0],
+            "accountNumber": "R1",
+            "name": "Acme",
+            "status": "Active",
+            "currency": "EUR",
+            "billToId": None,
+            "soldToId": ids[2],
+            "updatedDate": (T0 + timedelta(minutes=1)).isoformat(),
+            "soldTo": contact(ids[0], ids[2], "a@example.com", T0 + timedelta(minutes=1)),
+        }
+    )
+
+    reconcile_accounts([without_bill_to, account(number="R2")])
+
+    local = BillingAccount.objects.get(zuora_id=ids[0])
+    assert local.bill_to_contact is None
+    assert local.sold_to_contact.zuora_id == ids[2]

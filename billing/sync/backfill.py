@@ -13,8 +13,10 @@ never bumped `updatedDate`, and it hands every local object it did not see to
 the sync queue, which deletes what Zuora no longer has.
 """
 
+import contextvars
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import batched
@@ -193,7 +195,7 @@ class _Pass:
             expand_contacts=True,
             page_size=self.page_size,
         )
-        for page in batched(accounts, self.page_size):
+        for page in read_ahead(batched(accounts, self.page_size)):
             synced_at = timezone.now()
             with transaction.atomic():
                 self._tally(reconcile_accounts(page, synced_at=synced_at))
@@ -207,7 +209,7 @@ class _Pass:
             updated_since=self._resume_point(self.run.contacts_watermark),
             page_size=self.page_size,
         )
-        for page in batched(contacts, self.page_size):
+        for page in read_ahead(batched(contacts, self.page_size)):
             account_pks = _local_account_pks(contact.account_id for contact in page)
             # Accounts created in Zuora after the accounts phase read past them:
             # fetch them now (outside the transaction), so no contact is dropped.
@@ -285,6 +287,25 @@ class _Pass:
                     kind=PassKind(self.run.kind), phase=phase, pages=self.pages, objects=objects
                 )
             )
+
+
+_END = object()
+
+
+def read_ahead[T](items: Iterator[T]) -> Iterator[T]:
+    """Yield `items`, producing the next one in a thread while the caller works on this one.
+
+    A pass fetches a page from Zuora (and parses it) while it writes the
+    previous one, instead of waiting for Zuora between writes: at most one
+    page more is held. An error producing an item is raised where the caller
+    would have received it; the items before it have been yielded.
+    """
+    context = contextvars.copy_context()  # the reader logs with the caller's context
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zuora-read-ahead") as reader:
+        following = reader.submit(context.run, next, items, _END)
+        while (item := following.result()) is not _END:
+            following = reader.submit(context.run, next, items, _END)
+            yield item  # type: ignore[misc]
 
 
 def _latest(

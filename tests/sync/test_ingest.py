@@ -101,3 +101,23 @@ def test_a_batch_of_new_syncs_enqueues_its_tasks_in_one_statement() -> None:
     assert {row.task_path for row in ready} == {sync_object.module_path}
     assert all(row.task.run_after is None for row in ready)
     assert sorted(result.args[1] for result in announced) == ids
+
+
+def test_a_task_row_enqueued_in_bulk_equals_one_the_backend_writes() -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from billing.sync.queue import enqueue_in_database
+    from billing.tasks import sync_object
+
+    ours, theirs = zuora_id(), zuora_id()
+    enqueue_in_database([("account", ours)])
+    sync_object.enqueue("account", theirs)
+
+    def row(zuora: str) -> dict[str, Any]:
+        found = DBTaskResult.objects.get(args_kwargs__args=["account", zuora])
+        values = {f.attname: getattr(found, f.attname) for f in DBTaskResult._meta.fields}
+        for differs in ("id", "enqueued_at", "args_kwargs"):
+            values.pop(differs)
+        return values
+
+    assert row(ours) == row(theirs)

@@ -2,12 +2,16 @@
 
 The emulator delivers its callouts to the web server; workers fetch with the
 emulator's API latency set. A commit reflects a change when its sync run
-started after the change (so its fetch saw it): the time of a change is taken
-just before it is applied, the commit from the task's `finished_at` (the
-database task backend records when each run started and finished). A change
-made while its object's sync was running is an overlap; once its callout is
-recorded, another run must follow, or the coalescing swallowed it. A change whose
-callout never arrived (the emulator gave up delivering it) is counted apart.
+claimed the object after the change (its fetch came after the claim, so it saw
+the change): the time of a change is taken just before it is applied, the
+claim from the sync task's result (`claimed_at`; a task can start while its
+object's burst still settles and claim later), the commit from the task's
+`finished_at`. Runs that claimed nothing (a coalesced duplicate task) fetched
+nothing and reflect nothing. A change made while its object's sync was
+running (between claim and commit) is an overlap; once its callout is
+recorded, another run must follow, or the coalescing swallowed it. A change
+whose callout never arrived (the emulator gave up delivering it) is counted
+apart.
 """
 
 import time
@@ -28,8 +32,8 @@ STATS_SETTLE_SECONDS = 11.0
 STAGES = (
     "change_to_callout",
     "callout_to_task_enqueued",
-    "task_enqueued_to_started",
-    "started_to_committed",
+    "task_enqueued_to_claimed",
+    "claimed_to_committed",
 )
 
 
@@ -60,11 +64,12 @@ def _synced_object(change: dict[str, Any]) -> tuple[str, str] | None:
     return "account", change["accountId"]
 
 
-Run = tuple[float, float, float]  # (enqueued, started, finished), epoch seconds
+Run = tuple[float, float, float]  # (enqueued, claimed, finished), epoch seconds
 
 
 def sync_runs(since: float) -> dict[tuple[str, str], list[Run]]:
-    """Finished sync runs per object since `since`, in the order they started."""
+    """Finished sync runs that claimed their object, per object since `since`,
+    in the order they claimed it."""
     from django_tasks_db.models import DBTaskResult
 
     runs: dict[tuple[str, str], list[Run]] = defaultdict(list)
@@ -72,12 +77,17 @@ def sync_runs(since: float) -> dict[tuple[str, str], list[Run]]:
         task_path__endswith=".sync_object",
         finished_at__isnull=False,
         enqueued_at__gte=_aware(since),
-    ).values_list("args_kwargs", "enqueued_at", "started_at", "finished_at")
-    for arguments, enqueued, started, finished in rows.iterator():
+    ).values_list("args_kwargs", "enqueued_at", "return_value", "finished_at")
+    for arguments, enqueued, result, finished in rows.iterator():
         args = arguments.get("args") or []
-        if len(args) >= 2 and started is not None:
+        claimed = result.get("claimed_at") if isinstance(result, dict) else None
+        if len(args) >= 2 and claimed:
             runs[(args[0], args[1])].append(
-                (enqueued.timestamp(), started.timestamp(), finished.timestamp())
+                (
+                    enqueued.timestamp(),
+                    datetime.fromisoformat(claimed).timestamp(),
+                    finished.timestamp(),
+                )
             )
     for item in runs.values():
         item.sort(key=lambda run: run[1])
@@ -120,8 +130,8 @@ def measure(
 
     received = callouts_received(started)
     latencies, unreflected, undelivered, overlaps, swallowed = [], 0, 0, 0, 0
-    # Where the time goes: change → callout recorded → task enqueued → run
-    # started → committed, for changes reflected by a task enqueued after
+    # Where the time goes: change → callout recorded → task enqueued → object
+    # claimed → committed, for changes reflected by a task enqueued after
     # their callout.
     stages: dict[str, list[float]] = {name: [] for name in STAGES}
     for moment, kind, zuora_id in changes:

@@ -31,6 +31,7 @@ class Claim:
     zuora_id: str
     token: str
     attempt: int
+    claimed_at: datetime | None = None  # when the claim was taken: the fetch comes after
 
 
 class ClaimLost(Exception):
@@ -156,7 +157,14 @@ def claim(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> Clai
     if not taken:
         return None
     pk, attempts = PendingSync.objects.filter(claim_token=token).values_list("pk", "attempts").get()
-    return Claim(pk=pk, kind=SyncKind(kind), zuora_id=zuora_id, token=token, attempt=attempts)
+    return Claim(
+        pk=pk,
+        kind=SyncKind(kind),
+        zuora_id=zuora_id,
+        token=token,
+        attempt=attempts,
+        claimed_at=now,
+    )
 
 
 def finish(held: Claim, *, now: datetime | None = None) -> bool:

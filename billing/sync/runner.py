@@ -10,6 +10,8 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from django.conf import settings
@@ -46,8 +48,31 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"  # not due, or another worker holds it
 
 
+@dataclass(frozen=True)
+class SyncRun:
+    """What one attempt to run a pending sync did."""
+
+    outcome: Outcome
+    # When it claimed the object (its fetch from Zuora came after); None when
+    # it claimed nothing. A task can start while its object's burst still
+    # settles, and claims only when that is over.
+    claimed_at: datetime | None = None
+
+    def as_result(self) -> dict[str, str | None]:
+        """The task's return value (JSON)."""
+        return {
+            "outcome": self.outcome.value,
+            "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
+        }
+
+
 def run_pending_sync(*, kind: SyncKind, zuora_id: str) -> Outcome:
     """Run the pending sync of one object if it is due and free."""
+    return run_pending_sync_recorded(kind=kind, zuora_id=zuora_id).outcome
+
+
+def run_pending_sync_recorded(*, kind: SyncKind, zuora_id: str) -> SyncRun:
+    """`run_pending_sync`, also saying when it claimed the object."""
     held = pending.claim(kind=kind, zuora_id=zuora_id)
     # Not due yet: a burst is still settling. Wait the few milliseconds rather
     # than hand the task back (bounded, in case the clock misbehaves).
@@ -55,11 +80,11 @@ def run_pending_sync(*, kind: SyncKind, zuora_id: str) -> Outcome:
     while held is None and time.monotonic() < give_up:
         wait = pending.seconds_until_due(kind=kind, zuora_id=zuora_id)
         if wait is None:
-            return Outcome.SKIPPED
+            return SyncRun(Outcome.SKIPPED)
         time.sleep(wait)
         held = pending.claim(kind=kind, zuora_id=zuora_id)
     if held is None:
-        return Outcome.SKIPPED
+        return SyncRun(Outcome.SKIPPED)
     started = time.monotonic()
     try:
         outcome = _reconcile(held)
@@ -69,7 +94,7 @@ def run_pending_sync(*, kind: SyncKind, zuora_id: str) -> Outcome:
         )
     except pending.ClaimLost:
         logger.warning("sync lost its claim", extra={"kind": kind, "zuora_id": zuora_id})
-        return Outcome.SKIPPED
+        return SyncRun(Outcome.SKIPPED, held.claimed_at)
     except DatabaseError as error:
         outcome = _failed(held, error=error, retryable=True)
     except Exception as error:
@@ -89,7 +114,7 @@ def run_pending_sync(*, kind: SyncKind, zuora_id: str) -> Outcome:
             "duration_ms": round(duration * 1000, 1),
         },
     )
-    return outcome
+    return SyncRun(outcome, held.claimed_at)
 
 
 def _reconcile(held: pending.Claim) -> Outcome:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from billing.models import BillingAccount, BillingAccountContact, PendingSync, SyncKind
 from billing.sync import queue
 from billing.sync.reconcile import reconcile_account
-from billing.sync.runner import Outcome, run_due, run_pending_sync
+from billing.sync.runner import Outcome, run_due, run_pending_sync, run_pending_sync_recorded
 from tests.sync.conftest import differences, new_account
 from zuora.models import parse_account
 from zuora_emulator.testing import EmulatorHandle
@@ -51,6 +51,22 @@ def test_account_sync_costs_one_zuora_fetch(zuora: EmulatorHandle) -> None:
 
     assert zuora.request_count(FETCH_ACCOUNT) == 1
     assert zuora.request_count(FETCH_CONTACT) == 0
+
+
+def test_a_sync_task_says_when_it_claimed_its_object(zuora: EmulatorHandle) -> None:
+    remote = new_account(zuora)
+    queue.request(kind=ACCOUNT, zuora_id=remote.id)
+    before = timezone.now()
+
+    run = run_pending_sync_recorded(kind=ACCOUNT, zuora_id=remote.id)
+    again = run_pending_sync_recorded(kind=ACCOUNT, zuora_id=remote.id)
+
+    assert run.outcome == Outcome.DONE
+    assert run.claimed_at is not None
+    assert before <= run.claimed_at <= timezone.now()
+    assert run.as_result() == {"outcome": "done", "claimed_at": run.claimed_at.isoformat()}
+    # Nothing pending any more: nothing claimed, nothing fetched.
+    assert again.as_result() == {"outcome": "skipped", "claimed_at": None}
 
 
 def test_a_burst_of_requests_for_one_object_costs_one_fetch(zuora: EmulatorHandle) -> None:

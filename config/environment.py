@@ -74,9 +74,28 @@ def parse_database_url(
     many connections, shared by its threads: a thread holds one only while
     it serves a request, instead of keeping its own open for a minute.
     """
+    config = _database(raw, default_sqlite_path=default_sqlite_path)
+    if pool_size:
+        engine = config["ENGINE"]
+        if engine != "django.db.backends.postgresql":
+            raise ValueError(
+                f"DATABASE_POOL_SIZE applies to PostgreSQL only, not {engine}; unset it."
+            )
+        # Django returns a pooled connection at the end of each request (it
+        # refuses persistent connections with a pool); the pool checks a
+        # connection before handing it out when health checks are on.
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": pool_size,
+            "timeout": POOL_TIMEOUT_SECONDS,
+        }
+    return config
+
+
+def _database(raw: str | None, *, default_sqlite_path: Path) -> dict[str, Any]:
     url = raw.strip() if raw else ""
     if not url:
-        _refuse_pool_on_sqlite(pool_size)
         return sqlite_database(default_sqlite_path)
     try:
         config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
@@ -93,31 +112,10 @@ def parse_database_url(
                 "DATABASE_URL names an in-memory SQLite database, which the web process "
                 "and the task worker cannot share; use sqlite:////absolute/path.db."
             )
-        _refuse_pool_on_sqlite(pool_size)
         return sqlite_database(Path(name))
     if not config.get("NAME"):
         raise ValueError("DATABASE_URL names no database (the path after the host is empty).")
-    if pool_size:
-        if engine != "django.db.backends.postgresql":
-            raise ValueError("DATABASE_POOL_SIZE applies to PostgreSQL only; unset it.")
-        # Django returns a pooled connection at the end of each request (it
-        # refuses persistent connections with a pool); the pool checks a
-        # connection before handing it out when health checks are on.
-        config["CONN_MAX_AGE"] = 0
-        config.setdefault("OPTIONS", {})["pool"] = {
-            "min_size": 1,
-            "max_size": pool_size,
-            "timeout": POOL_TIMEOUT_SECONDS,
-        }
     return config
-
-
-def _refuse_pool_on_sqlite(pool_size: int) -> None:
-    if pool_size:
-        raise ValueError(
-            "DATABASE_POOL_SIZE applies to PostgreSQL only (SQLite opens no server "
-            "connections); unset it."
-        )
 
 
 def sqlite_database(path: Path) -> dict[str, Any]:

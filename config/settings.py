@@ -124,7 +124,7 @@ DATABASES: dict[str, dict[str, Any]] = {
         lambda: parse_database_url(
             read(env, "DATABASE_URL"),
             default_sqlite_path=VAR_DIR / "db.sqlite3",
-            pool_size=parse_int("DATABASE_POOL_SIZE", read(env, "DATABASE_POOL_SIZE"), default=0),
+            pool_size=_int("DATABASE_POOL_SIZE", default=0),
         ),
         sqlite_database(VAR_DIR / "unusable-configuration.sqlite3"),
     )

@@ -4,8 +4,8 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
+import dj_database_url
 import httpx
 
 from launcher.callouts import callout_definitions
@@ -226,8 +226,9 @@ class Stack:
         self.supervisor.wait_for_http("web", f"{config.web_url}/healthz")
 
     def _on_postgres(self) -> bool:
-        url = self.supervisor.environment.get("DATABASE_URL", "")
-        return urlsplit(url.strip()).scheme in {"postgres", "postgresql", "pgsql"}
+        # The settings read DATABASE_URL with dj-database-url (an empty one is SQLite).
+        url = self.supervisor.environment.get("DATABASE_URL", "").strip()
+        return bool(url) and dj_database_url.parse(url)["ENGINE"] == "django.db.backends.postgresql"
 
     def route_callouts(self) -> None:
         """Point the emulator's notification definitions at our endpoints."""

@@ -31,7 +31,7 @@ class Claim:
     zuora_id: str
     token: str
     attempt: int
-    claimed_at: datetime | None = None  # when the claim was taken: the fetch comes after
+    claimed_at: datetime  # when the claim was taken: the fetch comes after
 
 
 class ClaimLost(Exception):

@@ -44,18 +44,16 @@ def upsert_many_by_zuora_id(
     ]
     fields = updated + defaults
     default_values = [field.get_default() for field in defaults]
-    source, params = _rows_source(
-        fields,
-        [
+    prepared = []
+    for row in by_id.values():
+        values = [row[field.name] for field in updated] + default_values
+        prepared.append(
             [
                 field.get_db_prep_save(value, connection)
-                for field, value in zip(
-                    fields, [row[field.name] for field in updated] + default_values, strict=True
-                )
+                for field, value in zip(fields, values, strict=True)
             ]
-            for row in by_id.values()
-        ],
-    )
+        )
+    source, params = _rows_source(fields, prepared)
     columns = ", ".join(quote(field.column) for field in fields)
     updates = ", ".join(
         f"{quote(field.column)} = excluded.{quote(field.column)}"

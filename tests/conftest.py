@@ -41,6 +41,18 @@ socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
 socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
+def database_url_for_subprocesses(*, host: str | None = None, port: int | None = None) -> str:
+    """A postgres:// URL of the database the tests use, for processes a test starts;
+    `host` and `port` reach it another way (through a proxy, say)."""
+    from django.db import connection
+
+    settings = connection.settings_dict
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    host = host or settings["HOST"] or "127.0.0.1"
+    port = port or settings["PORT"] or 5432
+    return f"postgres://{settings['USER']}{password}@{host}:{port}/{settings['NAME']}"
+
+
 @pytest.fixture
 def on_postgresql(db: None) -> bool:
     from django.db import connection

@@ -13,6 +13,7 @@ from django.db import connection
 
 from billing.models import CalloutReceipt
 from launcher.stack import Stack, StackConfig, pick_ports
+from tests.conftest import database_url_for_subprocesses
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -24,13 +25,10 @@ CALLOUTS = 96
 def stack(on_postgresql: bool, tmp_path: Path) -> Iterator[Stack]:
     if not on_postgresql:
         pytest.skip("needs PostgreSQL")
-    settings = connection.settings_dict
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
-    host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
     config = pick_ports(
         StackConfig(
             var_dir=tmp_path,
-            database_url=f"postgres://{settings['USER']}{password}@{host}:{port}/{settings['NAME']}",
+            database_url=database_url_for_subprocesses(),
             emulator=False,
             web_workers=1,
             web_pool_size=POOL_SIZE,

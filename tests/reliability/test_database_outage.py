@@ -17,6 +17,7 @@ from django.db import connection
 from billing.models import PendingSync, SyncState
 from launcher.convergence import local_differences
 from launcher.stack import Stack, StackConfig, pick_ports
+from tests.conftest import database_url_for_subprocesses
 from tests.reliability.tcp_proxy import CuttableProxy
 from zuora_emulator.testing import wait_until
 
@@ -44,13 +45,10 @@ def proxy(on_postgresql: bool) -> Iterator[CuttableProxy]:
 
 @pytest.fixture
 def stack(proxy: CuttableProxy, tmp_path: Path) -> Iterator[Stack]:
-    settings = connection.settings_dict
-    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
     config = pick_ports(
         StackConfig(
             var_dir=tmp_path,
-            database_url=f"postgres://{settings['USER']}{password}@127.0.0.1:{proxy.port}/"
-            f"{settings['NAME']}",
+            database_url=database_url_for_subprocesses(host="127.0.0.1", port=proxy.port),
             emulator_accounts=20,
             workers=2,
             worker_interval=0.1,

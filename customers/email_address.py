@@ -1,6 +1,7 @@
 """Email addresses as the portal stores and matches them."""
 
 from collections.abc import Iterable
+from itertools import batched
 
 from django.db import connection
 from django.db.models import QuerySet, Value
@@ -39,19 +40,24 @@ def customers_with_email(email: str) -> QuerySet[Customer]:
     )
 
 
+# Addresses lowered per query: one result column each, and PostgreSQL allows
+# at most 1,664 columns in a result, SQLite 2,000.
+LOWERCASE_CHUNK = 1000
+
+
 def lowercase_emails(emails: Iterable[str]) -> dict[str, str]:
-    """Each address as the database's LOWER() makes it, in one query.
+    """Each address as the database's LOWER() makes it, in one query per 1,000 addresses.
 
     That is how the unique constraint compares addresses, and it differs from
     Python's lower() outside ASCII (SQLite only folds ASCII letters).
     """
-    unique = list(dict.fromkeys(emails))
-    if not unique:
-        return {}
-    select = ", ".join(["LOWER(CAST(%s AS TEXT))"] * len(unique))
+    lowered: dict[str, str] = {}
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {select}", unique)
-        return dict(zip(unique, cursor.fetchone(), strict=True))
+        for chunk in batched(dict.fromkeys(emails), LOWERCASE_CHUNK):
+            select = ", ".join(["LOWER(CAST(%s AS TEXT))"] * len(chunk))
+            cursor.execute(f"SELECT {select}", chunk)
+            lowered |= zip(chunk, cursor.fetchone(), strict=True)
+    return lowered
 
 
 def customers_by_lowercase_email(lowercased: Iterable[str]) -> dict[str, Customer]:

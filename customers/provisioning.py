@@ -72,7 +72,8 @@ def provision_sold_to(*, account_id: int) -> ProvisioningOutcome:
 
 
 def provision_sold_to_accounts(account_ids: Iterable[int]) -> dict[int, ProvisioningOutcome]:
-    """Provision many accounts together, in a number of queries that does not grow with them.
+    """Provision many accounts together, in a number of queries that barely grows with them
+    (one more per 1,000 addresses).
 
     The same rules as for one account, in one savepoint: if it fails, nothing
     of it is written (the caller may retry account by account). Outcomes by

@@ -212,3 +212,18 @@ def test_a_customer_created_meanwhile_by_another_worker_only_slows_the_batch(
     assert Customer.objects.count() == 4
     assert sold_to_members([raced]) == {raced.pk: {("GRACE@example.com", False)}}
     assert ProvisioningEvent.objects.filter(action=ProvisioningAction.CREATED_CUSTOMER).count() == 3
+
+
+def test_more_addresses_than_one_result_row_may_hold_are_lowered_in_several_queries() -> None:
+    # PostgreSQL allows 1,664 columns in a result and SQLite 2,000: a batch of
+    # 2,100 Sold-To addresses once failed here and fell back to one account at a time.
+    emails = [f"Person.{n}@Example.COM" for n in range(2_100)] + ["ÄNNE@EXAMPLE.COM"]
+
+    with CaptureQueriesContext(connection) as queries:
+        lowered = email_address.lowercase_emails(emails + emails[:10])
+
+    assert len(queries.captured_queries) == 3
+    assert lowered["Person.2099@Example.COM"] == "person.2099@example.com"
+    assert len(lowered) == len(emails)
+    # The database's own LOWER(), not Python's: SQLite folds ASCII letters only.
+    assert lowered["ÄNNE@EXAMPLE.COM"] in {"änne@example.com", "Änne@example.com"}

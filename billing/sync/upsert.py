@@ -7,11 +7,14 @@ when the incoming Zuora `updatedDate` is at least as new as the stored one
 one second must not drop the later).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import batched
 from typing import Any
 
 from django.db import connection, models
+from django.db.backends.utils import CursorWrapper
 
 # Set when the row is created, never changed by a later sync.
 INSERT_ONLY = frozenset({"zuora_id", "created_at"})
@@ -26,7 +29,10 @@ class Upserted:
 def upsert_many_by_zuora_id(
     model: type[models.Model], rows: Sequence[dict[str, Any]]
 ) -> dict[str, Upserted]:
-    """Upsert many rows (all with the same keys) in one statement; results by Zuora id."""
+    """Upsert many rows (all with the same keys) in one statement; results by Zuora id.
+
+    On SQLite, in as many statements as its limit on parameters requires.
+    """
     if not rows:
         return {}
     # One statement may not touch a row twice: the last value of an id wins.
@@ -53,7 +59,6 @@ def upsert_many_by_zuora_id(
                 for field, value in zip(fields, values, strict=True)
             ]
         )
-    source, params = _rows_source(fields, prepared)
     columns = ", ".join(quote(field.column) for field in fields)
     updates = ", ".join(
         f"{quote(field.column)} = excluded.{quote(field.column)}"
@@ -62,20 +67,23 @@ def upsert_many_by_zuora_id(
     )
     guard = quote(opts.get_field("zuora_updated_at").column)
     zuora_id = quote(opts.get_field("zuora_id").column)
-    # Identifiers come from the model and values are parameters.
-    sql = " ".join(
-        [
-            f"INSERT INTO {table} ({columns})",
-            source,
-            f"ON CONFLICT ({zuora_id}) DO UPDATE SET {updates}",
-            f"WHERE {table}.{guard} IS NULL OR excluded.{guard} IS NULL",
-            f"OR {table}.{guard} <= excluded.{guard}",
-            f"RETURNING {quote(opts.pk.column)}, {zuora_id}",
-        ]
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        written = {zuora: Upserted(pk=pk, written=True) for pk, zuora in cursor.fetchall()}
+    written: dict[str, Upserted] = {}
+    with _cursor() as cursor:
+        for chunk in batched(prepared, _rows_per_statement(len(prepared), len(fields))):
+            source, params = _rows_source(fields, chunk)
+            # Identifiers come from the model and values are parameters.
+            sql = " ".join(
+                [
+                    f"INSERT INTO {table} ({columns})",
+                    source,
+                    f"ON CONFLICT ({zuora_id}) DO UPDATE SET {updates}",
+                    f"WHERE {table}.{guard} IS NULL OR excluded.{guard} IS NULL",
+                    f"OR {table}.{guard} <= excluded.{guard}",
+                    f"RETURNING {quote(opts.pk.column)}, {zuora_id}",
+                ]
+            )
+            cursor.execute(sql, params)
+            written |= {zuora: Upserted(pk=pk, written=True) for pk, zuora in cursor.fetchall()}
     kept = [zuora for zuora in by_id if zuora not in written]
     if kept:
         for pk, zuora in model._default_manager.filter(zuora_id__in=kept).values_list(
@@ -127,8 +135,18 @@ def update_by_pk(
         f"FROM ({source}) AS v({', '.join(names)}) "
         f"WHERE {table}.{quote(opts.pk.column)} = v.column1"
     )
-    with connection.cursor() as cursor:
+    with _cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def _rows_per_statement(rows: int, columns: int) -> int:
+    """How many of `rows` rows of `columns` values one statement carries: all of them with
+    arrays, else as many as the database's limit on parameters allows (SQLite: 32,766
+    by default)."""
+    limit = connection.features.max_query_params
+    if connection.vendor == "postgresql" or limit is None:
+        return max(1, rows)
+    return max(1, limit // columns)
 
 
 def _rows_source(
@@ -136,13 +154,14 @@ def _rows_source(
 ) -> tuple[str, list[Any]]:
     """A row source for INSERT or UPDATE … FROM: rows of prepared values, one per field.
 
-    On PostgreSQL, `SELECT * FROM unnest(%s::type[], …)`: one array parameter
+    On PostgreSQL, `SELECT * FROM unnest(%b::type[], …)`: one array parameter
     per column, so the statement stays short whatever the number of rows
     (psycopg re-parses, uncached, every statement over 4 KiB: a page of 2,000
-    rows as VALUES cost a full import 18 % of its time). Elsewhere, VALUES.
+    rows as VALUES cost a full import 18 % of its time), sent in binary (see
+    `_cursor`). Elsewhere, VALUES.
     """
     if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+        arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
         return f"SELECT * FROM unnest({arrays})", [  # noqa: S608 (types from the model)
             list(column) for column in zip(*rows, strict=True)
         ]
@@ -150,3 +169,29 @@ def _rows_source(
     return f"VALUES {', '.join([placeholders] * len(rows))}", [
         value for row in rows for value in row
     ]
+
+
+@contextmanager
+def _cursor() -> Iterator[CursorWrapper]:
+    """A cursor of the default connection for the statements of `_rows_source`.
+
+    On PostgreSQL, one that binds parameters on the server, so that the
+    arrays go in binary (`%b`): Django's own cursors bind on the client and
+    quote every element of an array into the SQL text, which cost a full
+    import about a quarter of its time (a column of 1,000 strings: about
+    2 ms in text, 0.4 ms in binary). It is wrapped as Django wraps its own,
+    so errors, query logging and execute wrappers are the same.
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        raw = psycopg.Cursor(connection.connection)
+    connection.validate_thread_sharing()
+    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
+    with wrap(raw) as cursor:
+        yield cursor

@@ -1,10 +1,11 @@
 """Full and incremental reconciliation passes over Zuora's Object Query API.
 
 Both read accounts (Bill-To and Sold-To expanded) and then contacts, page by
-page in ascending `updatedDate`, and write each page in one transaction
-through reconcile.py, the code path the callout tasks use. A page's last
-`updatedDate` is recorded with it, so an interrupted pass resumes there
-(re-reading with `GE` is safe: the stale-write guard applies ties).
+page in ascending `updatedDate`, and write them `write_batch` objects (a few
+pages) per transaction through reconcile.py, the code path the callout tasks
+use. A batch's last `updatedDate` is recorded with it, so an interrupted pass
+resumes there (re-reading with `GE` is safe: the stale-write guard applies
+ties).
 
 An incremental pass starts at the stored watermark minus a lookback, because
 Zuora does not bump `updatedDate` for every change and several changes share
@@ -51,14 +52,21 @@ BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 # Local objects not seen by a full pass are queued in transactions of this many.
 GONE_BATCH = 500
 
+# Objects read from Zuora that a pass writes per transaction. Each transaction
+# costs some twenty statements whatever its size (the upserts, Sold-To
+# provisioning, the progress), so one per 50-object Zuora page made a full
+# import of 10,000 accounts 2.5 times slower. Larger batches hold their rows'
+# locks longer (about 0.3 s for 1,000) and re-read more after an interruption.
+WRITE_BATCH = 1000
+
 
 @dataclass(frozen=True)
 class Progress:
-    """Where a pass stands, after each page it wrote."""
+    """Where a pass stands, after each transaction it wrote."""
 
     kind: PassKind
     phase: PassPhase
-    pages: int
+    batches: int
     objects: int
 
 
@@ -70,11 +78,14 @@ class NoWatermark(Exception):
 
 
 def run_full_pass(
-    *, progress: ProgressCallback | None = None, page_size: int = MAX_PAGE_SIZE
+    *,
+    progress: ProgressCallback | None = None,
+    page_size: int = MAX_PAGE_SIZE,
+    write_batch: int = WRITE_BATCH,
 ) -> ReconciliationRun:
     """Import or compare every account and contact; resumes an interrupted full pass."""
     run = begin_pass(PassKind.FULL, resume=True, new_since=lambda: BEGINNING)
-    return _Pass(run, progress=progress, page_size=page_size).execute()
+    return _Pass(run, progress=progress, page_size=page_size, write_batch=write_batch).execute()
 
 
 def run_incremental_pass(
@@ -82,6 +93,7 @@ def run_incremental_pass(
     since: datetime | None = None,
     progress: ProgressCallback | None = None,
     page_size: int = MAX_PAGE_SIZE,
+    write_batch: int = WRITE_BATCH,
 ) -> ReconciliationRun:
     """Reconcile what changed in Zuora since `since`, or since the stored watermark.
 
@@ -92,7 +104,7 @@ def run_incremental_pass(
         run = begin_pass(PassKind.INCREMENTAL, resume=True, new_since=_watermark_or_fail)
     else:
         run = begin_pass(PassKind.INCREMENTAL, resume=False, new_since=lambda: since)
-    return _Pass(run, progress=progress, page_size=page_size).execute()
+    return _Pass(run, progress=progress, page_size=page_size, write_batch=write_batch).execute()
 
 
 def stored_watermark() -> datetime | None:
@@ -143,15 +155,23 @@ class _Pass:
     """One session of a pass: from its recorded phase and watermarks to the end."""
 
     def __init__(
-        self, run: ReconciliationRun, *, progress: ProgressCallback | None, page_size: int
+        self,
+        run: ReconciliationRun,
+        *,
+        progress: ProgressCallback | None,
+        page_size: int,
+        write_batch: int,
     ) -> None:
+        if write_batch < 1:
+            raise ValueError(f"write_batch must be at least 1; got {write_batch}")
         self.run = run
         self.progress = progress
         self.page_size = page_size
+        self.write_batch = write_batch
         self.client: ZuoraClient = zuora_client()
         self._calls_before = run.zuora_calls
         self._calls_at_start = _total_calls(self.client)
-        self.pages = 0
+        self.batches = 0
 
     def execute(self) -> ReconciliationRun:
         run = self.run
@@ -195,12 +215,12 @@ class _Pass:
             expand_contacts=True,
             page_size=self.page_size,
         )
-        for page in read_ahead(batched(accounts, self.page_size)):
+        for batch in read_ahead(batched(accounts, self.write_batch)):
             synced_at = timezone.now()
             with transaction.atomic():
-                self._tally(reconcile_accounts(page, synced_at=synced_at))
-                self.run.accounts_read += len(page)
-                self.run.accounts_watermark = _latest(self.run.accounts_watermark, page)
+                self._tally(reconcile_accounts(batch, synced_at=synced_at))
+                self.run.accounts_read += len(batch)
+                self.run.accounts_watermark = _latest(self.run.accounts_watermark, batch)
                 self._save_progress()
             self._report(PassPhase.ACCOUNTS, self.run.accounts_read)
 
@@ -209,12 +229,12 @@ class _Pass:
             updated_since=self._resume_point(self.run.contacts_watermark),
             page_size=self.page_size,
         )
-        for page in read_ahead(batched(contacts, self.page_size)):
-            account_pks = _local_account_pks(contact.account_id for contact in page)
+        for batch in read_ahead(batched(contacts, self.write_batch)):
+            account_pks = _local_account_pks(contact.account_id for contact in batch)
             # Accounts created in Zuora after the accounts phase read past them:
             # fetch them now (outside the transaction), so no contact is dropped.
             owners = self._fetch_accounts(
-                {c.account_id for c in page if c.account_id and c.account_id not in account_pks}
+                {c.account_id for c in batch if c.account_id and c.account_id not in account_pks}
             )
             synced_at = timezone.now()
             with transaction.atomic():
@@ -223,12 +243,12 @@ class _Pass:
                 # A contact whose account is gone from Zuora went with it.
                 owned = [
                     (contact, account_pks[contact.account_id])
-                    for contact in page
+                    for contact in batch
                     if contact.account_id in account_pks
                 ]
                 self._tally(reconcile_contacts(owned, synced_at=synced_at))
-                self.run.contacts_read += len(page)
-                self.run.contacts_watermark = _latest(self.run.contacts_watermark, page)
+                self.run.contacts_read += len(batch)
+                self.run.contacts_watermark = _latest(self.run.contacts_watermark, batch)
                 self._save_progress()
             self._report(PassPhase.CONTACTS, self.run.contacts_read)
 
@@ -280,11 +300,14 @@ class _Pass:
         self._save_progress()
 
     def _report(self, phase: PassPhase, objects: int) -> None:
-        self.pages += 1
+        self.batches += 1
         if self.progress is not None:
             self.progress(
                 Progress(
-                    kind=PassKind(self.run.kind), phase=phase, pages=self.pages, objects=objects
+                    kind=PassKind(self.run.kind),
+                    phase=phase,
+                    batches=self.batches,
+                    objects=objects,
                 )
             )
 
@@ -295,9 +318,9 @@ _END = object()
 def read_ahead[T](items: Iterator[T]) -> Iterator[T]:
     """Yield `items`, producing the next one in a thread while the caller works on this one.
 
-    A pass fetches a page from Zuora (and parses it) while it writes the
-    previous one, instead of waiting for Zuora between writes: at most one
-    page more is held. An error producing an item is raised where the caller
+    A pass reads its next batch from Zuora (a few pages, parsed) while it
+    writes the previous one, instead of waiting for Zuora between writes: at
+    most one batch more is held. An error producing an item is raised where the caller
     would have received it; the items before it have been yielded.
     """
     context = contextvars.copy_context()  # the reader logs with the caller's context
@@ -309,9 +332,9 @@ def read_ahead[T](items: Iterator[T]) -> Iterator[T]:
 
 
 def _latest(
-    watermark: datetime | None, page: Iterable[ZuoraAccount | ZuoraContact]
+    watermark: datetime | None, batch: Iterable[ZuoraAccount | ZuoraContact]
 ) -> datetime | None:
-    stamps = [item.updated_date for item in page if item.updated_date is not None]
+    stamps = [item.updated_date for item in batch if item.updated_date is not None]
     if watermark is not None:
         stamps.append(watermark)
     return max(stamps, default=None)

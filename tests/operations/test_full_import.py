@@ -28,6 +28,7 @@ from tests.operations.conftest import (
 )
 from tests.sync.conftest import differences
 from zuora import ZuoraError
+from zuora.query import MAX_PAGE_SIZE
 
 pytestmark = pytest.mark.django_db
 
@@ -84,13 +85,14 @@ def test_an_interrupted_full_import_resumes_where_it_stopped(seeded_zuora: Zuora
     zuora.reset_request_counts()
 
     def fail_after_three_pages(step: backfill.Progress) -> None:
-        if step.pages == 3:
+        if step.batches == 3:
             zuora.set_faults(
                 script=[{"fault": "status", "status": 503, "times": 2, "path": "/object-query"}]
             )
 
     with pytest.raises(ZuoraError):
-        backfill.run_full_pass(progress=fail_after_three_pages)
+        # One page per transaction, so that the pass stops between pages.
+        backfill.run_full_pass(progress=fail_after_three_pages, write_batch=MAX_PAGE_SIZE)
 
     interrupted = ReconciliationRun.objects.get()
     assert interrupted.state == PassState.FAILED
@@ -183,3 +185,28 @@ def test_full_pass_repairs_a_change_that_did_not_bump_updated_date(
 
 def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def test_a_pass_writes_as_many_objects_per_transaction_as_its_write_batch(
+    seeded_zuora: ZuoraFactory,
+) -> None:
+    zuora = seeded_zuora(accounts=120)
+    accounts, contacts = zuora_counts(zuora)
+    steps: list[backfill.Progress] = []
+
+    backfill.run_full_pass(progress=steps.append, write_batch=70)
+
+    by_phase = [(step.phase, step.objects) for step in steps if step.phase != PassPhase.GONE]
+    assert by_phase == [(PassPhase.ACCOUNTS, 70), (PassPhase.ACCOUNTS, 120)] + [
+        (PassPhase.CONTACTS, min(read, contacts)) for read in range(70, contacts + 70, 70)
+    ]
+    assert [step.batches for step in steps] == list(range(1, len(steps) + 1))
+    # Zuora's pages are unchanged: batches of 70 span 50-object pages.
+    assert zuora.request_count(ACCOUNTS_QUERY) == paging_minimum(accounts)
+    assert differences(zuora) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_a_write_batch_below_one_or_not_a_number_is_refused(value: str) -> None:
+    with pytest.raises(CommandError, match="--write-batch"):
+        call_command("zuora_sync", "--full", "--write-batch", value, stdout=StringIO())

@@ -1,5 +1,7 @@
 """A page of accounts is reconciled in a few statements, with the same rules as one."""
 
+import sqlite3
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from billing.models import BillingAccount, BillingAccountContact, BillingAccountMembership
 from billing.signals import sold_to_changed
+from billing.sync import backfill
 from billing.sync.reconcile import reconcile_accounts
 from tests.factories import zuora_id
 from zuora.models import parse_account
@@ -199,3 +202,36 @@ def test_a_reference_to_no_contact_is_stored_as_null() -> None:
     local = BillingAccount.objects.get(zuora_id=ids[0])
     assert local.bill_to_contact is None
     assert local.sold_to_contact.zuora_id == ids[2]
+
+
+@pytest.fixture
+def sqlite_default_parameter_limit() -> Iterator[None]:
+    """SQLite's own default limit on parameters per statement; some builds raise it."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    connection.ensure_connection()
+    raw = connection.connection
+    before = raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32_766)
+    try:
+        yield
+    finally:
+        raw.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, before)
+
+
+@pytest.mark.usefixtures("sqlite_default_parameter_limit")
+def test_a_write_batch_of_the_import_fits_in_each_databases_limits() -> None:
+    # 1,000 accounts bring 2,000 contacts of some twenty columns: more
+    # parameters than SQLite takes in one statement (32,766 by default).
+    batch = [
+        account(number=f"B{n}", email=f"b{n}@example.com") for n in range(backfill.WRITE_BATCH)
+    ]
+
+    result = reconcile_accounts(batch)
+
+    assert result.accounts_written == backfill.WRITE_BATCH
+    assert result.contacts_written == 2 * backfill.WRITE_BATCH
+    assert BillingAccountContact.objects.count() == 2 * backfill.WRITE_BATCH
+    assert BillingAccountMembership.objects.count() == backfill.WRITE_BATCH
+    last = BillingAccount.objects.get(zuora_id=batch[-1].id)
+    assert last.sold_to_contact.zuora_id == batch[-1].sold_to_id

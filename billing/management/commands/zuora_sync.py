@@ -41,6 +41,16 @@ def parse_since(text: str) -> datetime:
     return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected at least 1")
+    return value
+
+
 class Command(BaseCommand):
     help = (
         "Reconcile the local copy with Zuora through Object Query. By default an incremental "
@@ -86,9 +96,18 @@ class Command(BaseCommand):
             metavar=f"1..{MAX_PAGE_SIZE}",
             help=f"Objects per Zuora page (default {MAX_PAGE_SIZE}).",
         )
+        parser.add_argument(
+            "--write-batch",
+            type=_positive,
+            default=backfill.WRITE_BATCH,
+            metavar="N",
+            help="Objects written per database transaction by a pass (default "
+            f"{backfill.WRITE_BATCH}); an interrupted pass re-reads at most one batch.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.page_size = options["page_size"]
+        self.write_batch = options["write_batch"]
         if options["check"]:
             self._check()
         elif options["watch"]:
@@ -108,15 +127,20 @@ class Command(BaseCommand):
         def show(step: backfill.Progress) -> None:
             noun = "syncs requested" if step.phase == PassPhase.GONE else "read"
             progress.update(
-                f"{step.kind} pass: {step.phase} {step.objects} {noun}", step=step.pages
+                f"{step.kind} pass: {step.phase} {step.objects} {noun}", step=step.batches
             )
 
         try:
             if full:
-                run = backfill.run_full_pass(progress=show, page_size=self.page_size)
+                run = backfill.run_full_pass(
+                    progress=show, page_size=self.page_size, write_batch=self.write_batch
+                )
             else:
                 run = backfill.run_incremental_pass(
-                    since=since, progress=show, page_size=self.page_size
+                    since=since,
+                    progress=show,
+                    page_size=self.page_size,
+                    write_batch=self.write_batch,
                 )
         finally:
             progress.done()

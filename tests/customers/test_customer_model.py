@@ -48,3 +48,15 @@ def test_superuser_is_created_by_an_admin() -> None:
     assert admin.is_staff
     assert admin.is_superuser
     assert admin.origin == CustomerOrigin.ADMIN
+
+
+def test_an_unusable_password_is_djangos_marker_and_differs_between_customers() -> None:
+    first, second = Customer(email="a@example.com"), Customer(email="b@example.com")
+    first.set_unusable_password()
+    second.set_unusable_password()
+
+    assert not first.has_usable_password()
+    assert first.password.startswith("!") and len(first.password) == 41
+    assert first.password != second.password
+    assert not first.check_password("")
+    assert not first.check_password(first.password)

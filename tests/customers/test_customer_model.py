@@ -56,7 +56,8 @@ def test_an_unusable_password_is_djangos_marker_and_differs_between_customers() 
     second.set_unusable_password()
 
     assert not first.has_usable_password()
-    assert first.password.startswith("!") and len(first.password) == 41
+    assert first.password.startswith("!")
+    assert len(first.password) == 41
     assert first.password != second.password
     assert not first.check_password("")
     assert not first.check_password(first.password)

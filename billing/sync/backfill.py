@@ -37,7 +37,12 @@ from billing.models import (
     SyncKind,
 )
 from billing.sync import queue
-from billing.sync.reconcile import ReconcileResult, reconcile_accounts, reconcile_contacts
+from billing.sync.reconcile import (
+    ReconcileResult,
+    contact_fields,
+    reconcile_accounts,
+    reconcile_contacts,
+)
 from billing.sync.runs import begin_pass, describe_error
 from billing.sync.zuora_access import zuora_client
 from zuora import ZuoraAccount, ZuoraClient, ZuoraContact, ZuoraNotFound
@@ -246,11 +251,38 @@ class _Pass:
                     for contact in batch
                     if contact.account_id in account_pks
                 ]
-                self._tally(reconcile_contacts(owned, synced_at=synced_at))
+                self._tally(reconcile_contacts(self._not_written_yet(owned), synced_at=synced_at))
                 self.run.contacts_read += len(batch)
                 self.run.contacts_watermark = _latest(self.run.contacts_watermark, batch)
                 self._save_progress()
             self._report(PassPhase.CONTACTS, self.run.contacts_read)
+
+    def _not_written_yet(
+        self, contacts: list[tuple[ZuoraContact, int]]
+    ) -> list[tuple[ZuoraContact, int]]:
+        """Leave out contacts this pass already stored with exactly these values.
+
+        The accounts phase writes every Bill-To and Sold-To contact from the
+        expanded accounts; writing them again cost a full import a fifth of its
+        time and changes nothing. A contact that changed in between differs,
+        and is written.
+        """
+        if not contacts:
+            return []
+        names = list(contact_fields(contacts[0][0]))
+        stored = {
+            zuora_id: tuple(values)
+            for zuora_id, *values in BillingAccountContact.objects.filter(
+                zuora_id__in=[contact.id for contact, _ in contacts],
+                last_synced_at__gte=self.run.started_at,
+            ).values_list("zuora_id", "billing_account", "zuora_updated_at", *names)
+        }
+        return [
+            (contact, account_pk)
+            for contact, account_pk in contacts
+            if stored.get(contact.id)
+            != (account_pk, contact.updated_date, *contact_fields(contact).values())
+        ]
 
     def _fetch_accounts(self, zuora_ids: set[str]) -> list[ZuoraAccount]:
         owners = []

@@ -210,3 +210,24 @@ def test_a_pass_writes_as_many_objects_per_transaction_as_its_write_batch(
 def test_a_write_batch_below_one_or_not_a_number_is_refused(value: str) -> None:
     with pytest.raises(CommandError, match="--write-batch"):
         call_command("zuora_sync", "--full", "--write-batch", value, stdout=StringIO())
+
+
+def test_the_contacts_phase_writes_only_contacts_that_differ_from_what_the_pass_stored(
+    seeded_zuora: ZuoraFactory,
+) -> None:
+    zuora = seeded_zuora(accounts=40)
+    accounts, contacts = zuora_counts(zuora)
+    changed = zuora.dump()["accounts"][0]["billToId"]
+
+    def change_after_the_accounts_phase(step: backfill.Progress) -> None:
+        if step.phase == PassPhase.ACCOUNTS and step.objects == accounts:
+            # The same updatedDate, other values: only a comparison tells.
+            zuora.state.update_contact(changed, {"city": "Trondheim"}, bump=False)
+
+    run = backfill.run_full_pass(progress=change_after_the_accounts_phase)
+
+    assert BillingAccountContact.objects.get(zuora_id=changed).city == "Trondheim"
+    assert differences(zuora) == []
+    # Each contact written once (Bill-To and Sold-To with their accounts, the
+    # others in the contacts phase), and the changed one again.
+    assert run.contacts_written == contacts + 1

@@ -24,6 +24,7 @@ from billing.models import (
     MembershipProvenance,
 )
 from billing.sync.reconcile import sign_in_address
+from billing.sync.upsert import insert_many
 from customers.email_address import (
     InvalidEmailAddress,
     customers_by_lowercase_email,
@@ -202,7 +203,7 @@ class _Batch:
             )
         self._write_grants()
         self._record_problems(accounts, unusable)
-        ProvisioningEvent.objects.bulk_create(self.events)
+        insert_many(ProvisioningEvent, self.events)
         if self.links:
             send_set_password_links_later(list(self.links.items()))
         return outcomes
@@ -231,7 +232,7 @@ class _Batch:
             # The unique constraint on LOWER(email) decides between two workers
             # creating the same customer.
             with transaction.atomic():
-                Customer.objects.bulk_create(new.values())
+                insert_many(Customer, list(new.values()))
         except IntegrityError:
             # Another worker created some of them meanwhile: one at a time,
             # each using the winner's row when it loses.
@@ -337,7 +338,7 @@ class _Batch:
 
     def _write_grants(self) -> None:
         if self.grants:
-            BillingAccountMembership.objects.bulk_create(self.grants)
+            insert_many(BillingAccountMembership, self.grants)
         if self.activations:
             BillingAccountMembership.objects.filter(pk__in=self.activations).update(
                 activated_at=self.now

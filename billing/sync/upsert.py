@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from itertools import batched
 from typing import Any
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
 # Set when the row is created, never changed by a later sync.
@@ -50,18 +51,13 @@ def upsert_many_by_zuora_id(
     ]
     fields = updated + defaults
     default_values = [field.get_default() for field in defaults]
-    # Text is stored as given: only the other fields need Django's preparation.
-    # (Calling it for every value was a tenth of a full import's time.)
-    converted = [
-        (index, field)
-        for index, field in enumerate(fields)
-        if field.get_internal_type() not in {"CharField", "TextField"}
-    ]
+    converted = _needing_preparation(fields)
+    database = _default_database()
     prepared = []
     for row in by_id.values():
         values = [row[field.name] for field in updated] + default_values
         for index, field in converted:
-            values[index] = field.get_db_prep_save(values[index], connection)
+            values[index] = field.get_db_prep_save(values[index], database)
         prepared.append(values)
     columns = ", ".join(quote(field.column) for field in fields)
     updates = ", ".join(
@@ -97,6 +93,65 @@ def upsert_many_by_zuora_id(
     return written
 
 
+def insert_many[M: models.Model](model: type[M], objects: Sequence[M]) -> None:
+    """Insert new model instances in one statement and set their primary keys.
+
+    What `bulk_create` does for models without multi-table inheritance, but
+    on PostgreSQL with the columns as binary arrays (see `_cursor`): Django's
+    own sends them as quoted text, a fifth of a full import's time when Sold-To
+    provisioning wrote its customers, memberships and audit events that way.
+    Elsewhere it is `bulk_create`.
+    """
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(objects)
+        return
+    opts = model._meta
+    fields = [field for field in opts.concrete_fields if field is not opts.pk]
+    converted = _needing_preparation(fields)
+    database = _default_database()
+    prepared = []
+    for instance in objects:
+        # pre_save applies auto_now_add and friends, as a save would.
+        values = [field.pre_save(instance, add=True) for field in fields]
+        for index, field in converted:
+            values[index] = field.get_db_prep_save(values[index], database)
+        prepared.append(values)
+    quote = connection.ops.quote_name
+    source, params = _rows_source(fields, prepared)
+    sql = (
+        f"INSERT INTO {quote(opts.db_table)} "
+        f"({', '.join(quote(field.column) for field in fields)}) {source} "
+        f"RETURNING {quote(opts.pk.column)}"
+    )
+    with _cursor() as cursor:
+        cursor.execute(sql, params)
+        # Rows come back in the order of the arrays, as bulk_create relies on too.
+        pks = [pk for (pk,) in cursor.fetchall()]
+    for instance, pk in zip(objects, pks, strict=True):
+        instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = connection.alias
+
+
+def _default_database() -> BaseDatabaseWrapper:
+    """The connection itself: `django.db.connection` is a proxy that looks the
+    connection up again at each use, a third of the time spent preparing values."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _needing_preparation(fields: Sequence[models.Field]) -> list[tuple[int, models.Field]]:
+    """The fields (with their positions) whose values need Django's preparation for the
+    database: all but text, which is stored as given. Preparing every value was a tenth
+    of a full import's time."""
+    return [
+        (index, field)
+        for index, field in enumerate(fields)
+        if field.get_internal_type() not in {"CharField", "TextField"}
+    ]
+
+
 def update_by_pk(
     model: type[models.Model], field_names: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> None:
@@ -121,10 +176,11 @@ def update_by_pk(
         return
     quote = connection.ops.quote_name
     table = quote(opts.db_table)
+    database = _default_database()
     prepared = [
-        [opts.pk.get_db_prep_save(pk, connection)]
+        [opts.pk.get_db_prep_save(pk, database)]
         + [
-            field.get_db_prep_save(value, connection)
+            field.get_db_prep_save(value, database)
             for field, value in zip(fields, values, strict=True)
         ]
         for pk, *values in rows

@@ -158,6 +158,18 @@ class _Batch:
             BillingAccount.objects.select_for_update(of=("self",))
             .filter(pk__in=self.account_ids)
             .select_related("sold_to_contact")
+            # What provisioning reads, and no more: building every field of
+            # 1,000 accounts and contacts was a tenth of an import's time.
+            .only(
+                "sold_to_provisioning_problem",
+                "sold_to_provisioning_problem_at",
+                "sold_to_contact__zuora_id",
+                "sold_to_contact__billing_account_id",
+                "sold_to_contact__work_email",
+                "sold_to_contact__personal_email",
+                "sold_to_contact__first_name",
+                "sold_to_contact__last_name",
+            )
             .order_by("pk")
         )
         outcomes = {

@@ -15,7 +15,7 @@ class SoldToChange:
     contact_id: int | None
 
 
-# Sent once per reconciliation (a page of the import, one object's sync) that
+# Sent once per reconciliation (a batch of the import, one object's sync) that
 # changed the Sold-To of one or more accounts, so that listeners can handle
 # them together. Argument: changes, a tuple of SoldToChange, one per account.
 sold_to_changed = Signal()

@@ -3,7 +3,7 @@
 Level-triggered: every run reads the accounts' current Sold-To and grants or
 withdraws Sold-To memberships to match, so a second run changes nothing. The
 sync's `sold_to_changed` signal runs it for the accounts a reconciliation
-changed, all together (a page of the import in a constant number of queries);
+changed, all together (a batch of the import in a few queries);
 the `provision_sold_to` command runs it for every account.
 """
 

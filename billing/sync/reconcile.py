@@ -115,7 +115,7 @@ class SoldToChanges:
     def announce(self) -> None:
         """Tell listeners (Sold-To provisioning) about real changes, in this transaction.
 
-        One signal for all the accounts, so that listeners handle a page at a
+        One signal for all the accounts, so that listeners handle a batch at a
         time. What they write commits with the reconciliation or not at all: a
         worker killed between the two would otherwise leave access that nothing
         repairs, since the data already equals Zuora's.

@@ -263,7 +263,7 @@ class _Pass:
         """Leave out contacts this pass already stored with exactly these values.
 
         The accounts phase writes every Bill-To and Sold-To contact from the
-        expanded accounts; writing them again cost a full import a fifth of its
+        expanded accounts; writing them again cost a full import a tenth of its
         time and changes nothing. A contact that changed in between differs,
         and is written.
         """
@@ -352,8 +352,8 @@ def read_ahead[T](items: Iterator[T]) -> Iterator[T]:
 
     A pass reads its next batch from Zuora (a few pages, parsed) while it
     writes the previous one, instead of waiting for Zuora between writes: at
-    most one batch more is held. An error producing an item is raised where the caller
-    would have received it; the items before it have been yielded.
+    most one batch more is held. An error producing an item is raised where
+    the caller would have received it; the items before it have been yielded.
     """
     context = contextvars.copy_context()  # the reader logs with the caller's context
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zuora-read-ahead") as reader:

@@ -98,15 +98,16 @@ def upsert_many_by_zuora_id(
 def insert_many[M: models.Model](model: type[M], objects: Sequence[M]) -> None:
     """Insert new model instances in one statement and set their primary keys.
 
-    What `bulk_create` does for models without multi-table inheritance, but
-    on PostgreSQL with the columns as binary arrays (see `_cursor`): Django's
-    own sends them as quoted text, a fifth of a full import's time when Sold-To
-    provisioning wrote its customers, memberships and audit events that way.
-    Elsewhere it is `bulk_create`.
+    What `bulk_create` does for models whose primary key the database sets
+    (and without multi-table inheritance), but on PostgreSQL with the columns
+    as binary arrays (see `_cursor`), where Django's own quotes every value
+    into the SQL text. Sold-To provisioning writes its customers, memberships
+    and audit events with it. Elsewhere, and for other keys, it is
+    `bulk_create`.
     """
     if not objects:
         return
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or not model._meta.pk.db_returning:
         model._default_manager.bulk_create(objects)
         return
     opts = model._meta

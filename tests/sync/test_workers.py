@@ -269,3 +269,27 @@ def test_the_dispatcher_claims_as_many_ready_tasks_as_it_has_free_threads() -> N
     # Oldest first, as the task backend's own worker takes them.
     enqueued = [task.enqueued_at for task in first + second]
     assert enqueued == sorted(enqueued)
+
+
+def test_a_claimed_task_that_ran_before_keeps_its_earlier_workers() -> None:
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    from billing.worker import ConcurrentWorker
+
+    for n in range(3):
+        queue.enqueue(kind=ACCOUNT, zuora_id=f"{n:032x}")
+    rerun = DBTaskResult.objects.order_by("enqueued_at").first()
+    DBTaskResult.objects.filter(pk=rerun.pk).update(worker_ids=["earlier"])
+    worker = ConcurrentWorker(threads=3, interval=1.0, worker_id="dispatcher-test")
+
+    claimed = worker._claim(limit=3)
+
+    stored = dict(DBTaskResult.objects.values_list("pk", "worker_ids"))
+    assert stored == {
+        task.pk: (["earlier", "dispatcher-test"] if task.pk == rerun.pk else ["dispatcher-test"])
+        for task in claimed
+    }
+    assert all(task.worker_ids == stored[task.pk] for task in claimed)
+    assert {task.status for task in claimed} == {TaskResultStatus.RUNNING}
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {TaskResultStatus.RUNNING}

@@ -8,6 +8,7 @@ LISTEN connection wakes the dispatcher the moment a callout commits a task
 """
 
 import contextlib
+import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from django.db import Error as DatabaseFailure
 from django.tasks import TaskResultStatus
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
 from billing.sync.queue import WAKE_CHANNEL
@@ -68,6 +69,7 @@ class ConcurrentWorker:
         self.interval = interval
         self.worker_id = worker_id
         self.running = True
+        self._claim_sql: str | None = None
         self.wake = threading.Event()
         self.slots = threading.BoundedSemaphore(threads)
         # django-tasks-db's worker knows how to run one task and record its
@@ -128,31 +130,55 @@ class ConcurrentWorker:
             self.slots.release()
 
     def _claim(self, *, limit: int) -> list[DBTaskResult]:
-        """Claim up to `limit` ready tasks in one transaction (two statements, not two per task).
+        """Claim up to `limit` ready tasks in one statement, oldest first.
 
         A burst of callouts commits many tasks at once; claiming them one by
-        one cost this dispatcher a third of the worker's CPU.
+        one cost this dispatcher a third of the worker's CPU. Built with the
+        ORM (the backend's `ready()` queryset and `bulk_update`), a claim then
+        still cost about 3 ms of CPU, mostly compiling those queries, while
+        threads free up and claim one task at a time: at 40 changes a second
+        that was over a third of the worker's interpreter time. It is now one
+        `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING` whose text is
+        built once, doing what `DBTaskResult.claim()` does to each row.
         """
         close_old_connections()
-        tasks = DBTaskResult.objects.ready().filter(
-            backend_name="default", queue_name__in=["default"]
-        )
-        with exclusive_transaction(tasks.db):
+        with exclusive_transaction(DBTaskResult.objects.db):
             try:
-                claimed = list(tasks.select_for_update(skip_locked=True)[:limit])
+                claimed = list(DBTaskResult.objects.raw(*self._claim_statement(limit)))
             except DatabaseError as error:
                 if is_locked_database_exception(error):
                     return []
                 raise
-            if claimed:
-                # What DBTaskResult.claim() does, for all of them in one UPDATE.
-                now = timezone.now()
-                for task in claimed:
-                    task.status = TaskResultStatus.RUNNING
-                    task.started_at = now
-                    task.worker_ids = [*task.worker_ids, self.worker_id]
-                DBTaskResult.objects.bulk_update(claimed, ["status", "started_at", "worker_ids"])
+        # RETURNING gives no order: run them in the queue's order.
+        claimed.sort(key=lambda task: (-task.priority, task.run_after, task.enqueued_at))
         return claimed
+
+    def _claim_statement(self, limit: int) -> tuple[str, list[object]]:
+        if self._claim_sql is None:
+            self._claim_sql = _claim_sql()
+        opts = DBTaskResult._meta
+        now = timezone.now()
+
+        def value(name: str, raw: object) -> object:
+            return opts.get_field(name).get_db_prep_value(raw, connection)
+
+        return self._claim_sql, [
+            value("status", TaskResultStatus.RUNNING),
+            value("started_at", now),
+            self._worker_ids_suffix(),
+            value("status", TaskResultStatus.READY),
+            value("run_after", get_date_max()),
+            value("run_after", now),
+            "default",  # backend_name and queue, as django-tasks-db's worker takes them
+            "default",
+            limit,
+        ]
+
+    def _worker_ids_suffix(self) -> str:
+        # PostgreSQL appends a JSON array to the list; SQLite inserts one value.
+        if connection.vendor == "postgresql":
+            return json.dumps([self.worker_id])
+        return self.worker_id
 
     def _run(self, task: DBTaskResult) -> None:
         try:
@@ -167,3 +193,32 @@ class ConcurrentWorker:
             with contextlib.suppress(DatabaseFailure):
                 close_old_connections()
             self.slots.release()
+
+
+def _claim_sql() -> str:
+    """The claim statement for this database, with the backend's table and columns."""
+    opts = DBTaskResult._meta
+    quote = connection.ops.quote_name
+    table = quote(opts.db_table)
+
+    def column(name: str) -> str:
+        return quote(opts.get_field(name).column)
+
+    if connection.vendor == "postgresql":
+        append = f"{column('worker_ids')} || %s::jsonb"
+        lock = "FOR UPDATE SKIP LOCKED"
+    else:  # SQLite: the exclusive transaction is the lock
+        append = f"json_insert({column('worker_ids')}, '$[#]', %s)"
+        lock = ""
+    returned = ", ".join(quote(field.column) for field in opts.concrete_fields)
+    return (
+        f"UPDATE {table} SET {column('status')} = %s, {column('started_at')} = %s, "  # noqa: S608
+        f"{column('worker_ids')} = {append} "
+        f"WHERE {quote(opts.pk.column)} IN (SELECT {quote(opts.pk.column)} FROM {table} "
+        f"WHERE {column('status')} = %s "
+        f"AND ({column('run_after')} = %s OR {column('run_after')} <= %s) "
+        f"AND {column('backend_name')} = %s AND {column('queue_name')} = %s "
+        f"ORDER BY {column('priority')} DESC, {column('run_after')}, {column('enqueued_at')} "
+        f"LIMIT %s {lock}) "
+        f"RETURNING {returned}"
+    )

@@ -293,3 +293,29 @@ def test_a_claimed_task_that_ran_before_keeps_its_earlier_workers() -> None:
     assert all(task.worker_ids == stored[task.pk] for task in claimed)
     assert {task.status for task in claimed} == {TaskResultStatus.RUNNING}
     assert set(DBTaskResult.objects.values_list("status", flat=True)) == {TaskResultStatus.RUNNING}
+
+
+def test_the_dispatcher_claims_ready_tasks_of_its_queue_by_priority_then_age() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from billing.worker import ConcurrentWorker
+
+    for n in range(5):
+        queue.enqueue(kind=ACCOUNT, zuora_id=f"{n:032x}")
+    oldest, later, urgent, other_queue, deferred = DBTaskResult.objects.order_by("enqueued_at")
+    DBTaskResult.objects.filter(pk=urgent.pk).update(priority=10)
+    DBTaskResult.objects.filter(pk=other_queue.pk).update(queue_name="other")
+    DBTaskResult.objects.filter(pk=deferred.pk).update(
+        run_after=timezone.now() + timedelta(hours=1)
+    )
+    worker = ConcurrentWorker(threads=5, interval=1.0, worker_id="dispatcher-test")
+
+    claimed = worker._claim(limit=5)
+
+    assert [task.pk for task in claimed] == [urgent.pk, oldest.pk, later.pk]
+    assert worker._claim(limit=5) == []
+    left = set(DBTaskResult.objects.filter(status="READY").values_list("pk", flat=True))
+    assert left == {other_queue.pk, deferred.pk}

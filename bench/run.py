@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 
 from bench import database, economy, freshness, importing, ingest
 from bench.report import Report
@@ -21,7 +22,8 @@ from bench.sizes import Sizes
 from launcher.processes import ROOT
 from launcher.stack import Stack
 
-OUTPUT = ROOT / "var" / "bench"
+# BENCH_OUTPUT moves the JSON and the run's logs (tests use a folder of their own).
+OUTPUT = Path(os.environ.get("BENCH_OUTPUT") or ROOT / "var" / "bench")
 
 
 SECTIONS = ("ingest", "freshness", "import", "scale")
@@ -77,7 +79,7 @@ def main() -> int:
     shutil.rmtree(run_dir, ignore_errors=True)
     run_dir.mkdir(parents=True)
     report = Report(settings={**dataclasses.asdict(sizes), **_machine()})
-    print(f"make bench on {sizes.db}; logs in {run_dir.relative_to(ROOT)}/logs", flush=True)
+    print(f"make bench on {sizes.db}; logs in {_shown(run_dir)}/logs", flush=True)
     database_url = database.prepare(sizes, run_dir)
 
     chosen = sizes.sections.split(",")
@@ -164,7 +166,7 @@ def main() -> int:
     print()
     print(report.table())
     path = report.write(OUTPUT)
-    print(f"\nWritten to {path.relative_to(ROOT)} and var/bench/latest.json")
+    print(f"\nWritten to {_shown(path)} and {_shown(OUTPUT / 'latest.json')}")
     missing = report.missing(expected_figures(sizes))
     for error in report.errors:
         print(f"error: {error}", file=sys.stderr)
@@ -172,6 +174,11 @@ def main() -> int:
         print(f"make bench: figures missing: {', '.join(missing)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _shown(path: Path) -> Path:
+    """A path as the report prints it: from the project's folder when it is inside."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def _machine() -> dict[str, object]:

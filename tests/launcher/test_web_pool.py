@@ -59,8 +59,12 @@ def connections_to_the_database() -> set[int]:
 def test_concurrent_callouts_share_the_pool_and_are_all_recorded(stack: Stack) -> None:
     config = stack.config
     # The web server has not touched the database yet (/healthz does not):
-    # the connections there now are the test's own.
-    before = connections_to_the_database()
+    # the connections there now are the test's own, this thread's included
+    # (the watcher below leaves out only its own).
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (own,) = cursor.fetchone()
+    before = connections_to_the_database() | {own}
     peak = 0
     done = threading.Event()
 

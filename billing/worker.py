@@ -8,7 +8,7 @@ LISTEN connection wakes the dispatcher the moment a callout commits a task
 """
 
 import contextlib
-import json
+import functools
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -69,7 +69,6 @@ class ConcurrentWorker:
         self.interval = interval
         self.worker_id = worker_id
         self.running = True
-        self._claim_sql: str | None = None
         self.wake = threading.Event()
         self.slots = threading.BoundedSemaphore(threads)
         # django-tasks-db's worker knows how to run one task and record its
@@ -154,18 +153,16 @@ class ConcurrentWorker:
         return claimed
 
     def _claim_statement(self, limit: int) -> tuple[str, list[object]]:
-        if self._claim_sql is None:
-            self._claim_sql = _claim_sql()
         opts = DBTaskResult._meta
         now = timezone.now()
 
         def value(name: str, raw: object) -> object:
             return opts.get_field(name).get_db_prep_value(raw, connection)
 
-        return self._claim_sql, [
+        return _claim_sql(connection.vendor), [
             value("status", TaskResultStatus.RUNNING),
             value("started_at", now),
-            self._worker_ids_suffix(),
+            self.worker_id,
             value("status", TaskResultStatus.READY),
             value("run_after", get_date_max()),
             value("run_after", now),
@@ -173,12 +170,6 @@ class ConcurrentWorker:
             "default",
             limit,
         ]
-
-    def _worker_ids_suffix(self) -> str:
-        # PostgreSQL appends a JSON array to the list; SQLite inserts one value.
-        if connection.vendor == "postgresql":
-            return json.dumps([self.worker_id])
-        return self.worker_id
 
     def _run(self, task: DBTaskResult) -> None:
         try:
@@ -195,7 +186,8 @@ class ConcurrentWorker:
             self.slots.release()
 
 
-def _claim_sql() -> str:
+@functools.cache
+def _claim_sql(vendor: str) -> str:
     """The claim statement for this database, with the backend's table and columns."""
     opts = DBTaskResult._meta
     quote = connection.ops.quote_name
@@ -204,8 +196,8 @@ def _claim_sql() -> str:
     def column(name: str) -> str:
         return quote(opts.get_field(name).column)
 
-    if connection.vendor == "postgresql":
-        append = f"{column('worker_ids')} || %s::jsonb"
+    if vendor == "postgresql":
+        append = f"{column('worker_ids')} || jsonb_build_array(%s::text)"
         lock = "FOR UPDATE SKIP LOCKED"
     else:  # SQLite: the exclusive transaction is the lock
         append = f"json_insert({column('worker_ids')}, '$[#]', %s)"

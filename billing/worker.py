@@ -11,6 +11,7 @@ import contextlib
 import functools
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
@@ -25,6 +26,8 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 from billing.sync.queue import WAKE_CHANNEL
 
 logger = logging.getLogger(__name__)
+
+CONNECTION_UPKEEP_SECONDS = 1.0
 
 
 class WakeListener:
@@ -51,8 +54,13 @@ class WakeListener:
                     # by the dispatcher's next poll; wake it to look now.
                     self.event.set()
                     while not self.stopped.is_set():
-                        for _ in listening.notifies(timeout=1.0, stop_after=1):
+                        # One generator a second, yielding every notification
+                        # meanwhile (one per notification cost a busy worker
+                        # 7 % of its interpreter time).
+                        for _ in listening.notifies(timeout=1.0):
                             self.event.set()
+                            if self.stopped.is_set():
+                                break
             except psycopg.Error as error:
                 logger.warning(
                     "wake-up listener lost its connection; polling until it is back",
@@ -71,6 +79,7 @@ class ConcurrentWorker:
         self.running = True
         self.wake = threading.Event()
         self.slots = threading.BoundedSemaphore(threads)
+        self.upkeep_due = 0.0  # when the dispatcher next checks its connection
         # django-tasks-db's worker knows how to run one task and record its
         # result; the claiming and the concurrency are ours.
         self.runner = Worker(
@@ -140,14 +149,28 @@ class ConcurrentWorker:
         `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING` whose text is
         built once, doing what `DBTaskResult.claim()` does to each row.
         """
-        close_old_connections()
+        now = time.monotonic()
+        if now >= self.upkeep_due:
+            # Drop a broken or expired connection (and check the one kept):
+            # once a second, not before every claim, each claim being a
+            # round trip of its own.
+            close_old_connections()
+            self.upkeep_due = now + CONNECTION_UPKEEP_SECONDS
+        statement = self._claim_statement(limit)
+        if connection.vendor == "postgresql":
+            # One statement is its own transaction: no BEGIN and COMMIT
+            # round trips around it.
+            return self._claimed(statement)
         with exclusive_transaction(DBTaskResult.objects.db):
             try:
-                claimed = list(DBTaskResult.objects.raw(*self._claim_statement(limit)))
+                return self._claimed(statement)
             except DatabaseError as error:
                 if is_locked_database_exception(error):
                     return []
                 raise
+
+    def _claimed(self, statement: tuple[str, list[object]]) -> list[DBTaskResult]:
+        claimed = list(DBTaskResult.objects.raw(*statement))
         # RETURNING gives no order: run them in the queue's order.
         claimed.sort(key=lambda task: (-task.priority, task.run_after, task.enqueued_at))
         return claimed

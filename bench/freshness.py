@@ -130,6 +130,7 @@ def measure(
 
     received = callouts_received(started)
     latencies, unreflected, undelivered, overlaps, swallowed = [], 0, 0, 0, 0
+    examples: list[dict[str, Any]] = []  # swallowed changes, for the JSON
     # Where the time goes: change → callout recorded → task enqueued → object
     # claimed → committed, for changes reflected by a task enqueued after
     # their callout.
@@ -143,7 +144,18 @@ def measure(
         callout = min((at for at in arrivals if at >= moment), default=None)
         if any(start < moment < finish for _, start, finish in object_runs):
             overlaps += 1
-            swallowed += callout is not None and not after
+            if callout is not None and not after:
+                swallowed += 1
+                # What happened to the object around the change, in ms from it.
+                examples.append(
+                    {
+                        "object": kind,
+                        "callouts_ms": [round((at - moment) * 1000) for at in arrivals],
+                        "runs_ms": [
+                            [round((at - moment) * 1000) for at in run] for run in object_runs
+                        ],
+                    }
+                )
         if after:
             enqueued, start, finish = after[0]
             latencies.append((finish - moment) * 1000)
@@ -200,6 +212,7 @@ def measure(
             reference=f"{overlaps} overlaps",
             goal="0",
             passed=swallowed == 0 and unreflected == 0,
+            details={"swallowed": examples[:10]},
         )
     )
     peaks = {

@@ -16,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from billing.models import PendingSync, SyncKind, SyncState
+
+_TABLE = PendingSync._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -141,22 +142,29 @@ def seconds_until_due(
 
 
 def claim(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> Claim | None:
-    """Take a due pending sync for this worker, or None if it is not ours to run."""
+    """Take a due pending sync for this worker, or None if it is not ours to run.
+
+    One `UPDATE … RETURNING` (every sync starts with it: the ORM's update and
+    a query for the row's id and attempts were two statements).
+    """
     now = now or timezone.now()
     token = secrets.token_hex(16)
-    taken = PendingSync.objects.filter(
-        kind=kind, zuora_id=zuora_id, state=SyncState.PENDING, next_attempt_at__lte=now
-    ).update(
-        state=SyncState.RUNNING,
-        claim_token=token,
-        claimed_generation=F("generation"),
-        claimed_at=now,
-        lease_expires_at=now + timedelta(seconds=settings.SYNC_LEASE_SECONDS),
-        attempts=F("attempts") + 1,
-    )
-    if not taken:
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = f"""
+        UPDATE {_TABLE} SET state = %s, claim_token = %s, claimed_generation = generation,
+            claimed_at = %s, lease_expires_at = %s, attempts = attempts + 1
+        WHERE kind = %s AND zuora_id = %s AND state = %s AND next_attempt_at <= %s
+        RETURNING id, attempts
+    """  # noqa: S608 (table name from the model; values are parameters)
+    lease_expires = now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+    parameters = [SyncState.RUNNING.value, token, adapt(now), adapt(lease_expires)]
+    parameters += [str(kind), zuora_id, SyncState.PENDING.value, adapt(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parameters)
+        taken = cursor.fetchone()
+    if taken is None:
         return None
-    pk, attempts = PendingSync.objects.filter(claim_token=token).values_list("pk", "attempts").get()
+    pk, attempts = taken
     return Claim(
         pk=pk,
         kind=SyncKind(kind),
@@ -174,19 +182,20 @@ def finish(held: Claim, *, now: datetime | None = None) -> bool:
     back to pending, and the caller must enqueue it again after commit.
     """
     now = now or timezone.now()
-    row = (
-        PendingSync.objects.select_for_update()
-        .filter(pk=held.pk, claim_token=held.token)
-        .only("generation", "claimed_generation")
-        .first()
-    )
-    if row is None:
-        raise ClaimLost(f"{held.kind} {held.zuora_id}: lease expired before commit")
-    if row.generation == row.claimed_generation:
-        row.delete()
-        return False
+    # Usually nothing came in meanwhile: one DELETE. A request committing at
+    # the same moment holds the row; the DELETE waits for it and then sees
+    # the new generation (PostgreSQL re-checks the condition on the row as
+    # it is after the wait), and the row goes back to pending below.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {_TABLE} WHERE id = %s AND claim_token = %s "  # noqa: S608
+            "AND generation = claimed_generation",
+            [held.pk, held.token],
+        )
+        if cursor.rowcount:
+            return False
     # Settle again, so that the rest of a burst joins this one more fetch.
-    PendingSync.objects.filter(pk=held.pk).update(
+    requeued = PendingSync.objects.filter(pk=held.pk, claim_token=held.token).update(
         state=SyncState.PENDING,
         claim_token="",
         claimed_generation=None,
@@ -196,6 +205,8 @@ def finish(held: Claim, *, now: datetime | None = None) -> bool:
         settle_until=now + timedelta(seconds=settings.SYNC_SETTLE_MAX_SECONDS),
         requested_since=now,
     )
+    if not requeued:
+        raise ClaimLost(f"{held.kind} {held.zuora_id}: lease expired before commit")
     return True
 
 

@@ -13,7 +13,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection, connections, transaction
 
-from billing.models import BillingAccount, BillingAccountContact, PendingSync, SyncKind
+from billing.models import BillingAccount, BillingAccountContact, PendingSync, SyncKind, SyncState
+from billing.sync import pending
 from billing.sync.pending import request_syncs
 from billing.sync.reconcile import reconcile_account, reconcile_contact
 from tests.factories import zuora_id
@@ -161,3 +162,50 @@ def test_requests_for_many_objects_lock_their_rows_in_key_order() -> None:
             thread.join(30)
     assert errors == []
     assert PendingSync.objects.get(zuora_id=low).generation == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_a_finish_waiting_for_a_request_being_committed_runs_the_object_again() -> None:
+    """A callout's request holds the pending row, uncommitted, when the sync finishes.
+
+    The finish's DELETE waits for it; once the request commits, the row has a
+    new generation, so the sync must not delete it: it goes back to pending
+    (another fetch follows) instead of swallowing the request.
+    """
+    object_id = zuora_id()
+    request_syncs([(SyncKind.ACCOUNT, object_id)])
+    held = pending.claim(kind=SyncKind.ACCOUNT, zuora_id=object_id)
+    assert held is not None
+    requesting = threading.Event()
+    commit_request = threading.Event()
+    finish_backend: list[int] = []
+    finished: list[bool] = []
+    errors: list[BaseException] = []
+
+    def request_during_the_run() -> None:
+        with transaction.atomic():
+            request_syncs([(SyncKind.ACCOUNT, object_id)])
+            requesting.set()
+            commit_request.wait(30)
+
+    def finish() -> None:
+        finish_backend.append(backend_pid())
+        with transaction.atomic():
+            finished.append(pending.finish(held))
+
+    threads = [in_a_thread(request_during_the_run, errors)]
+    try:
+        assert requesting.wait(30)
+        threads.append(in_a_thread(finish, errors))
+        wait_until_waiting_for_a_lock(
+            finish_backend, "the finish never waited for the request's row lock", 30
+        )
+    finally:
+        commit_request.set()
+        for thread in threads:
+            thread.join(30)
+    assert errors == []
+    assert finished == [True]
+    row = PendingSync.objects.get(zuora_id=object_id)
+    assert row.state == SyncState.PENDING
+    assert row.generation == 2

@@ -319,3 +319,30 @@ def test_the_dispatcher_claims_ready_tasks_of_its_queue_by_priority_then_age() -
     assert worker._claim(limit=5) == []
     left = set(DBTaskResult.objects.filter(status="READY").values_list("pk", flat=True))
     assert left == {other_queue.pk, deferred.pk}
+
+
+def test_a_claimed_task_is_the_row_as_the_orm_loads_it() -> None:
+    """The claim builds its tasks from the returned rows itself: every field must
+    come out as the ORM gives it (UUIDs, aware datetimes, decoded JSON)."""
+    from django.forms.models import model_to_dict
+    from django_tasks_db.models import DBTaskResult
+
+    from billing.worker import ConcurrentWorker
+
+    queue.enqueue(kind=ACCOUNT, zuora_id=f"{7:032x}")
+    worker = ConcurrentWorker(threads=1, interval=1.0, worker_id="dispatcher-test")
+
+    [claimed] = worker._claim(limit=1)
+
+    stored = DBTaskResult.objects.get()
+    fields = [field.attname for field in DBTaskResult._meta.concrete_fields]
+    assert {name: getattr(claimed, name) for name in fields} == {
+        name: getattr(stored, name) for name in fields
+    }
+    assert {name: type(getattr(claimed, name)) for name in fields} == {
+        name: type(getattr(stored, name)) for name in fields
+    }
+    assert claimed.args_kwargs == {"args": ["account", f"{7:032x}"], "kwargs": {}}
+    assert claimed.started_at.tzinfo is not None
+    assert claimed._state.adding is False
+    assert model_to_dict(claimed) == model_to_dict(stored)

@@ -146,7 +146,15 @@ def claim(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> Clai
 
     One `UPDATE … RETURNING` (every sync starts with it: the ORM's update and
     a query for the row's id and attempts were two statements).
+
+    The claim's `claimed_at` is when the statement returned (or `now`, when
+    given): requests recorded after it reach a running sync and make it run
+    once more, and its fetch comes after it. Taken before the statement, it
+    could precede the claim by however long the statement waited (for the
+    interpreter, the database, a pooled connection), and a request in that
+    gap, folded into the claim itself, looked swallowed.
     """
+    given = now
     now = now or timezone.now()
     token = secrets.token_hex(16)
     adapt = connection.ops.adapt_datetimefield_value
@@ -171,7 +179,7 @@ def claim(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> Clai
         zuora_id=zuora_id,
         token=token,
         attempt=attempts,
-        claimed_at=now,
+        claimed_at=given or timezone.now(),
     )
 
 

@@ -209,3 +209,48 @@ def test_a_finish_waiting_for_a_request_being_committed_runs_the_object_again() 
     row = PendingSync.objects.get(zuora_id=object_id)
     assert row.state == SyncState.PENDING
     assert row.generation == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+def test_a_claim_that_waited_reports_when_it_took_the_row() -> None:
+    """A request commits while the claim waits for its row: that request is part of
+    the claim (its fetch comes after), so the claim's time must not precede it, or
+    the request would look like one that arrived during the run and was never run
+    again."""
+    from django.utils import timezone
+
+    object_id = zuora_id()
+    request_syncs([(SyncKind.ACCOUNT, object_id)], now=timezone.now() - timedelta(seconds=1))
+    requesting = threading.Event()
+    commit_request = threading.Event()
+    claim_backend: list[int] = []
+    claims: list[pending.Claim | None] = []
+    errors: list[BaseException] = []
+
+    def request_while_claiming() -> None:
+        with transaction.atomic():
+            request_syncs([(SyncKind.ACCOUNT, object_id)])
+            requesting.set()
+            commit_request.wait(30)
+
+    def claim() -> None:
+        claim_backend.append(backend_pid())
+        claims.append(pending.claim(kind=SyncKind.ACCOUNT, zuora_id=object_id))
+
+    threads = [in_a_thread(request_while_claiming, errors)]
+    try:
+        assert requesting.wait(30)
+        threads.append(in_a_thread(claim, errors))
+        wait_until_waiting_for_a_lock(claim_backend, "the claim never waited for the row", 30)
+        committed_at = timezone.now()
+        commit_request.set()
+    finally:
+        commit_request.set()
+        for thread in threads:
+            thread.join(30)
+    assert errors == []
+    [held] = claims
+    assert held is not None
+    assert held.claimed_at >= committed_at
+    row = PendingSync.objects.get(zuora_id=object_id)
+    assert row.claimed_generation == row.generation == 2

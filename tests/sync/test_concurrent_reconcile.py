@@ -8,10 +8,11 @@ different orders, PostgreSQL finds a deadlock and fails one of them after
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection, connections, transaction
+from django.utils import timezone
 
 from billing.models import BillingAccount, BillingAccountContact, PendingSync, SyncKind, SyncState
 from billing.sync import pending
@@ -59,6 +60,45 @@ def backend_pid() -> int:
     """This thread's PostgreSQL backend."""
     connection.ensure_connection()
     return connection.connection.info.backend_pid
+
+
+def while_a_request_is_uncommitted(
+    object_id: str,
+    work: Callable[[], None],
+    what: str,
+    while_waiting: Callable[[], None] = lambda: None,
+) -> datetime:
+    """Run `work` on a thread of its own while another thread holds an uncommitted
+    sync request for `object_id`; once `work` waits for that request's row lock
+    (`what` says what it was expected to do), call `while_waiting`, then let the
+    request commit. Returns when it was let commit; fails on either thread's error."""
+    requesting, commit = threading.Event(), threading.Event()
+    backend: list[int] = []
+    errors: list[BaseException] = []
+
+    def request() -> None:
+        with transaction.atomic():
+            request_syncs([(SyncKind.ACCOUNT, object_id)])
+            requesting.set()
+            commit.wait(30)
+
+    def waiting_work() -> None:
+        backend.append(backend_pid())
+        work()
+
+    threads = [in_a_thread(request, errors)]
+    try:
+        assert requesting.wait(30)
+        threads.append(in_a_thread(waiting_work, errors))
+        wait_until_waiting_for_a_lock(backend, what, 30)
+        while_waiting()
+        released = timezone.now()
+    finally:
+        commit.set()
+        for thread in threads:
+            thread.join(30)
+    assert errors == []
+    return released
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
@@ -127,28 +167,13 @@ def test_requests_for_many_objects_lock_their_rows_in_key_order() -> None:
     """
     low, high = "0" * 32, "f" * 32
     request_syncs([(SyncKind.ACCOUNT, low), (SyncKind.ACCOUNT, high)])
-    holding_high = threading.Event()
-    release_high = threading.Event()
-    batch_backend: list[int] = []
-    errors: list[BaseException] = []
-
-    def hold_high() -> None:
-        with transaction.atomic():
-            request_syncs([(SyncKind.ACCOUNT, high)])
-            holding_high.set()
-            release_high.wait(30)
 
     def batch() -> None:
-        batch_backend.append(backend_pid())
         with transaction.atomic():
             # Arrival order: the higher key first.
             request_syncs([(SyncKind.ACCOUNT, high), (SyncKind.ACCOUNT, low)])
 
-    threads = [in_a_thread(hold_high, errors)]
-    try:
-        assert holding_high.wait(30)
-        threads.append(in_a_thread(batch, errors))
-        wait_until_waiting_for_a_lock(batch_backend, "the batch never waited for the held row", 30)
+    def low_is_held() -> None:
         # The batch waits for the higher key while it already holds the lower one.
         with connections["default"].cursor() as cursor:
             cursor.execute(
@@ -156,11 +181,10 @@ def test_requests_for_many_objects_lock_their_rows_in_key_order() -> None:
                 [low],
             )
             assert cursor.fetchall() == []
-    finally:
-        release_high.set()
-        for thread in threads:
-            thread.join(30)
-    assert errors == []
+
+    while_a_request_is_uncommitted(
+        high, batch, "the batch never waited for the held row", while_waiting=low_is_held
+    )
     assert PendingSync.objects.get(zuora_id=low).generation == 2
 
 
@@ -176,35 +200,15 @@ def test_a_finish_waiting_for_a_request_being_committed_runs_the_object_again() 
     request_syncs([(SyncKind.ACCOUNT, object_id)])
     held = pending.claim(kind=SyncKind.ACCOUNT, zuora_id=object_id)
     assert held is not None
-    requesting = threading.Event()
-    commit_request = threading.Event()
-    finish_backend: list[int] = []
     finished: list[bool] = []
-    errors: list[BaseException] = []
-
-    def request_during_the_run() -> None:
-        with transaction.atomic():
-            request_syncs([(SyncKind.ACCOUNT, object_id)])
-            requesting.set()
-            commit_request.wait(30)
 
     def finish() -> None:
-        finish_backend.append(backend_pid())
         with transaction.atomic():
             finished.append(pending.finish(held))
 
-    threads = [in_a_thread(request_during_the_run, errors)]
-    try:
-        assert requesting.wait(30)
-        threads.append(in_a_thread(finish, errors))
-        wait_until_waiting_for_a_lock(
-            finish_backend, "the finish never waited for the request's row lock", 30
-        )
-    finally:
-        commit_request.set()
-        for thread in threads:
-            thread.join(30)
-    assert errors == []
+    while_a_request_is_uncommitted(
+        object_id, finish, "the finish never waited for the request's row lock"
+    )
     assert finished == [True]
     row = PendingSync.objects.get(zuora_id=object_id)
     assert row.state == SyncState.PENDING
@@ -217,38 +221,16 @@ def test_a_claim_that_waited_reports_when_it_took_the_row() -> None:
     the claim (its fetch comes after), so the claim's time must not precede it, or
     the request would look like one that arrived during the run and was never run
     again."""
-    from django.utils import timezone
-
     object_id = zuora_id()
     request_syncs([(SyncKind.ACCOUNT, object_id)], now=timezone.now() - timedelta(seconds=1))
-    requesting = threading.Event()
-    commit_request = threading.Event()
-    claim_backend: list[int] = []
     claims: list[pending.Claim | None] = []
-    errors: list[BaseException] = []
-
-    def request_while_claiming() -> None:
-        with transaction.atomic():
-            request_syncs([(SyncKind.ACCOUNT, object_id)])
-            requesting.set()
-            commit_request.wait(30)
 
     def claim() -> None:
-        claim_backend.append(backend_pid())
         claims.append(pending.claim(kind=SyncKind.ACCOUNT, zuora_id=object_id))
 
-    threads = [in_a_thread(request_while_claiming, errors)]
-    try:
-        assert requesting.wait(30)
-        threads.append(in_a_thread(claim, errors))
-        wait_until_waiting_for_a_lock(claim_backend, "the claim never waited for the row", 30)
-        committed_at = timezone.now()
-        commit_request.set()
-    finally:
-        commit_request.set()
-        for thread in threads:
-            thread.join(30)
-    assert errors == []
+    committed_at = while_a_request_is_uncommitted(
+        object_id, claim, "the claim never waited for the row"
+    )
     [held] = claims
     assert held is not None
     assert held.claimed_at >= committed_at

@@ -22,29 +22,41 @@ MAX_BATCH = 64
 @dataclass
 class _Waiting:
     callout: Callout
+    # Set when the callout's batch is written, or when this thread is to write next.
+    wake: threading.Event = field(default_factory=threading.Event)
     done: bool = False
     error: BaseException | None = None
 
 
 @dataclass
 class CalloutWriter:
-    """Records callouts from many threads, several per transaction."""
+    """Records callouts from many threads, several per transaction.
+
+    Each waiting thread sleeps on its own event: a written batch wakes only
+    its own callouts' threads, and the writer hands its role to the oldest
+    waiting callout. (One condition for all woke every waiting thread at
+    every commit, to find most of them still waiting: 8 % of a web process's
+    interpreter time at saturation.)
+    """
 
     max_batch: int = MAX_BATCH
-    _condition: threading.Condition = field(default_factory=threading.Condition)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
     _queue: list[_Waiting] = field(default_factory=list)
     _writing: bool = False
 
     def record(self, callout: Callout) -> None:
         """Return once the callout is committed; raise what the write raised."""
         mine = _Waiting(callout)
-        with self._condition:
+        with self._lock:
             self._queue.append(mine)
-            while self._writing and not mine.done:
-                self._condition.wait()
+            queued = self._writing
+            self._writing = True
+        if queued:
+            mine.wake.wait()
             if mine.done:
                 return self._outcome(mine)
-            self._writing = True
+            # Woken to write: the writer before left this callout first in line.
+        with self._lock:
             batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
         CALLOUT_BATCH_SIZE.observe(len(batch))
         error: BaseException | None = None
@@ -52,11 +64,16 @@ class CalloutWriter:
             record_callouts([waiting.callout for waiting in batch])
         except BaseException as failure:  # every waiter must learn what happened
             error = failure
-        with self._condition:
+        with self._lock:
             for waiting in batch:
                 waiting.done, waiting.error = True, error
-            self._writing = False
-            self._condition.notify_all()
+            successor = self._queue[0] if self._queue else None
+            self._writing = successor is not None
+        for waiting in batch:
+            if waiting is not mine:
+                waiting.wake.set()
+        if successor is not None:
+            successor.wake.set()
         return self._outcome(mine)
 
     @staticmethod

@@ -121,3 +121,57 @@ def test_a_task_row_enqueued_in_bulk_equals_one_the_backend_writes() -> None:
         return values
 
     assert row(ours) == row(theirs)
+
+
+def test_callouts_waiting_behind_a_failed_write_are_written_by_the_next_writer() -> None:
+    """The first write fails after a second callout queued behind it: that one is not
+    in the failed batch, so it must still be written (its thread takes over)."""
+    writer = CalloutWriter()
+    first_writing, second_queued = threading.Event(), threading.Event()
+    failed = []
+
+    def fail_the_first_write(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        if "billing_calloutreceipt" in sql and not failed:
+            failed.append(sql)
+            first_writing.set()
+            assert second_queued.wait(10)
+            raise OperationalError("database unavailable")
+        return execute(sql, params, many, context)
+
+    outcomes: dict[str, Any] = {}
+
+    def first() -> None:
+        try:
+            with connection.execute_wrapper(fail_the_first_write):
+                writer.record(Callout(kind=SyncKind.ACCOUNT, zuora_id="a" * 32))
+            outcomes["first"] = "recorded"
+        except OperationalError as error:
+            outcomes["first"] = error
+        finally:
+            connections.close_all()
+
+    def second() -> None:
+        try:
+            writer.record(Callout(kind=SyncKind.ACCOUNT, zuora_id="b" * 32))
+            outcomes["second"] = "recorded"
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=first)]
+    threads[0].start()
+    assert first_writing.wait(10)
+    threads.append(threading.Thread(target=second))
+    threads[1].start()
+    # The second callout is queued once the writer's lock shows it.
+    for _ in range(1000):
+        with writer._lock:
+            if len(writer._queue) == 1:
+                break
+        threading.Event().wait(0.005)
+    second_queued.set()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert isinstance(outcomes["first"], OperationalError)
+    assert outcomes["second"] == "recorded"
+    assert list(CalloutReceipt.objects.values_list("zuora_id", flat=True)) == ["b" * 32]

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -178,28 +179,29 @@ class ConcurrentWorker:
             rows = cursor.fetchall()
         # What a raw queryset does with the rows, with the converters looked
         # up once (a raw queryset's set-up was half the cost of a claim).
-        names, converters = _returned_fields(connection.vendor)
+        plan = _claim_plan(connection.vendor)
         claimed = []
         for row in rows:
             values = list(row)
-            for index, column, functions in converters:
+            for index, column, functions in plan.converters:
                 for convert in functions:
                     values[index] = convert(values[index], column, connection)
-            claimed.append(DBTaskResult.from_db(connection.alias, names, values))
+            claimed.append(DBTaskResult.from_db(connection.alias, plan.names, values))
         # RETURNING gives no order: run them in the queue's order.
         claimed.sort(key=lambda task: (-task.priority, task.run_after, task.enqueued_at))
         return claimed
 
     def _claim_statement(self, limit: int) -> tuple[str, list[object]]:
-        running, ready, date_max = _claim_constants(connection.vendor)
-        now = timezone.now()
-        started = DBTaskResult._meta.get_field("started_at").get_db_prep_value(now, connection)
-        return _claim_sql(connection.vendor), [
-            running,
+        plan = _claim_plan(connection.vendor)
+        started = DBTaskResult._meta.get_field("started_at").get_db_prep_value(
+            timezone.now(), connection
+        )
+        return plan.sql, [
+            plan.running,
             started,
             self.worker_id,
-            ready,
-            date_max,
+            plan.ready,
+            plan.at_once,
             started,
             "default",  # backend_name and queue, as django-tasks-db's worker takes them
             "default",
@@ -221,36 +223,21 @@ class ConcurrentWorker:
             self.slots.release()
 
 
-@functools.cache
-def _claim_constants(vendor: str) -> tuple[object, object, object]:
-    """The claim's fixed parameters, prepared for this database: RUNNING, READY, the
-    date that means "run at once"."""
-    opts = DBTaskResult._meta
-    status, run_after = opts.get_field("status"), opts.get_field("run_after")
-    return (
-        status.get_db_prep_value(TaskResultStatus.RUNNING, connection),
-        status.get_db_prep_value(TaskResultStatus.READY, connection),
-        run_after.get_db_prep_value(get_date_max(), connection),
-    )
+@dataclass(frozen=True)
+class _ClaimPlan:
+    """What every claim on one database shares, built once: the statement, its fixed
+    parameters, and how to turn the rows it returns into tasks."""
+
+    sql: str
+    running: object  # the prepared values of RUNNING, READY and of the date that
+    ready: object  # means "run at once"
+    at_once: object
+    names: list[str]  # attribute names of the RETURNING columns, in order
+    converters: list[tuple[int, Col, list[Any]]]  # (position, column, functions)
 
 
 @functools.cache
-def _returned_fields(vendor: str) -> tuple[list[str], list[tuple[int, Col, list[Any]]]]:
-    """The attribute names of the claim's RETURNING columns, in order, and the converters
-    from database values to Python values of those that need one."""
-    fields = DBTaskResult._meta.concrete_fields
-    converters = []
-    for index, field in enumerate(fields):
-        column = field.get_col(DBTaskResult._meta.db_table)
-        functions = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-        if functions:
-            converters.append((index, column, functions))
-    return [field.attname for field in fields], converters
-
-
-@functools.cache
-def _claim_sql(vendor: str) -> str:
-    """The claim statement for this database, with the backend's table and columns."""
+def _claim_plan(vendor: str) -> _ClaimPlan:
     opts = DBTaskResult._meta
     quote = connection.ops.quote_name
     table = quote(opts.db_table)
@@ -264,15 +251,29 @@ def _claim_sql(vendor: str) -> str:
     else:  # SQLite: the exclusive transaction is the lock
         append = f"json_insert({column('worker_ids')}, '$[#]', %s)"
         lock = ""
-    returned = ", ".join(quote(field.column) for field in opts.concrete_fields)
-    return (
-        f"UPDATE {table} SET {column('status')} = %s, {column('started_at')} = %s, "  # noqa: S608
-        f"{column('worker_ids')} = {append} "
-        f"WHERE {quote(opts.pk.column)} IN (SELECT {quote(opts.pk.column)} FROM {table} "
-        f"WHERE {column('status')} = %s "
-        f"AND ({column('run_after')} = %s OR {column('run_after')} <= %s) "
-        f"AND {column('backend_name')} = %s AND {column('queue_name')} = %s "
-        f"ORDER BY {column('priority')} DESC, {column('run_after')}, {column('enqueued_at')} "
-        f"LIMIT %s {lock}) "
-        f"RETURNING {returned}"
+    returned = opts.concrete_fields
+    converters = []
+    for index, field in enumerate(returned):
+        col = field.get_col(opts.db_table)
+        functions = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
+        if functions:
+            converters.append((index, col, functions))
+    status, run_after = opts.get_field("status"), opts.get_field("run_after")
+    return _ClaimPlan(
+        sql=(
+            f"UPDATE {table} SET {column('status')} = %s, "  # noqa: S608
+            f"{column('started_at')} = %s, {column('worker_ids')} = {append} "
+            f"WHERE {quote(opts.pk.column)} IN (SELECT {quote(opts.pk.column)} FROM {table} "
+            f"WHERE {column('status')} = %s "
+            f"AND ({column('run_after')} = %s OR {column('run_after')} <= %s) "
+            f"AND {column('backend_name')} = %s AND {column('queue_name')} = %s "
+            f"ORDER BY {column('priority')} DESC, {column('run_after')}, {column('enqueued_at')} "
+            f"LIMIT %s {lock}) "
+            f"RETURNING {', '.join(quote(field.column) for field in returned)}"
+        ),
+        running=status.get_db_prep_value(TaskResultStatus.RUNNING, connection),
+        ready=status.get_db_prep_value(TaskResultStatus.READY, connection),
+        at_once=run_after.get_db_prep_value(get_date_max(), connection),
+        names=[field.attname for field in returned],
+        converters=converters,
     )

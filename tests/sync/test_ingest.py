@@ -1,6 +1,7 @@
 """Callouts arriving together are committed together, and each is answered only once durable."""
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -162,12 +163,15 @@ def test_callouts_waiting_behind_a_failed_write_are_written_by_the_next_writer()
     assert first_writing.wait(10)
     threads.append(threading.Thread(target=second))
     threads[1].start()
-    # The second callout is queued once the writer's lock shows it.
-    for _ in range(1000):
+    # The second callout is queued (behind the write) once the writer's queue
+    # shows it; the test means nothing unless it was.
+    deadline = time.monotonic() + 10
+    while True:
         with writer._lock:
             if len(writer._queue) == 1:
                 break
-        threading.Event().wait(0.005)
+        assert time.monotonic() < deadline, "the second callout never queued"
+        time.sleep(0.005)
     second_queued.set()
     for thread in threads:
         thread.join(timeout=30)

@@ -182,17 +182,6 @@ def reconcile_accounts(
         return result
     sold_to = SoldToChanges()
     _free_account_numbers(accounts, result)
-    previous = {
-        zuora_id: (sold_to_pk, sign_in_address(work, personal))
-        for zuora_id, sold_to_pk, work, personal in BillingAccount.objects.filter(
-            zuora_id__in=[account.id for account in accounts]
-        ).values_list(
-            "zuora_id",
-            "sold_to_contact_id",
-            "sold_to_contact__work_email",
-            "sold_to_contact__personal_email",
-        )
-    }
     upserted = upsert_many_by_zuora_id(
         BillingAccount,
         [
@@ -206,6 +195,21 @@ def reconcile_accounts(
             for account in accounts
         ],
     )
+    # The written accounts' references and Sold-To address as they were,
+    # read under the upsert's row locks (the upsert leaves the references
+    # alone): a reference that does not change is not written again.
+    previous = {
+        pk: ((bill_to_pk, sold_to_pk), sign_in_address(work, personal))
+        for pk, bill_to_pk, sold_to_pk, work, personal in BillingAccount.objects.filter(
+            pk__in=[row.pk for row in upserted.values() if row.written]
+        ).values_list(
+            "pk",
+            "bill_to_contact_id",
+            "sold_to_contact_id",
+            "sold_to_contact__work_email",
+            "sold_to_contact__personal_email",
+        )
+    }
     expanded = {
         contact.id: (contact, upserted[account.id].pk)
         for account in accounts
@@ -236,13 +240,15 @@ def reconcile_accounts(
         pk = upserted[account.id].pk
         sold_to_pk = contact_pks.get(account.sold_to_id) if account.sold_to_id else None
         bill_to_pk = contact_pks.get(account.bill_to_id) if account.bill_to_id else None
-        rows.append((pk, bill_to_pk, sold_to_pk))
+        references, address_before = previous.get(pk, ((None, None), ""))
+        if references != (bill_to_pk, sold_to_pk):
+            rows.append((pk, bill_to_pk, sold_to_pk))
         address = (
             _address(account.sold_to)
             if account.sold_to is not None and account.sold_to.id == account.sold_to_id
             else sold_to_email(sold_to_pk)
         )
-        sold_to.saw(pk, previous.get(account.id, (None, "")), (sold_to_pk, address))
+        sold_to.saw(pk, (references[1], address_before), (sold_to_pk, address))
     update_by_pk(BillingAccount, ["bill_to_contact", "sold_to_contact"], rows)
     sold_to.announce()
     return result
@@ -295,18 +301,32 @@ def _upsert_contacts(
 
 
 def reconcile_contact(
-    contact: ZuoraContact, *, account_pk: int, synced_at: datetime | None = None
+    contact: ZuoraContact,
+    *,
+    account_pk: int,
+    synced_at: datetime | None = None,
+    account_locked: bool = False,
 ) -> ReconcileResult:
     """Upsert one contact of a local billing account."""
-    return reconcile_contacts([(contact, account_pk)], synced_at=synced_at)
+    return reconcile_contacts(
+        [(contact, account_pk)], synced_at=synced_at, accounts_locked=account_locked
+    )
 
 
 def reconcile_contacts(
-    contacts: Sequence[tuple[ZuoraContact, int]], *, synced_at: datetime | None = None
+    contacts: Sequence[tuple[ZuoraContact, int]],
+    *,
+    synced_at: datetime | None = None,
+    accounts_locked: bool = False,
 ) -> ReconcileResult:
-    """Upsert contacts, each with the local pk of its billing account, in a few statements."""
+    """Upsert contacts, each with the local pk of its billing account, in a few statements.
+
+    `accounts_locked`: the caller has locked those accounts in this
+    transaction already (`lock_local_account`).
+    """
     result = ReconcileResult()
-    lock_accounts({account_pk for _, account_pk in contacts})
+    if not accounts_locked:
+        lock_accounts({account_pk for _, account_pk in contacts})
     sold_to = SoldToChanges()
     _upsert_contacts(
         contacts, synced_at=synced_at or timezone.now(), result=result, sold_to=sold_to
@@ -337,8 +357,16 @@ def lock_accounts(pks: Iterable[int]) -> None:
         )
 
 
-def local_account_pk(zuora_id: str) -> int | None:
-    return BillingAccount.objects.filter(zuora_id=zuora_id).values_list("pk", flat=True).first()
+def lock_local_account(zuora_id: str) -> int | None:
+    """The local pk of a billing account, its row locked as `lock_accounts` does; None if absent.
+
+    A contact's sync needs both, and one statement does both (a lookup, then
+    a lock by pk, were two round trips, plus a third before the fetch).
+    """
+    accounts = BillingAccount.objects.filter(zuora_id=zuora_id).order_by()
+    if connection.features.has_select_for_update:
+        accounts = accounts.select_for_update(no_key=True)
+    return next(iter(accounts.values_list("pk", flat=True)), None)
 
 
 def remove_account(zuora_id: str) -> ReconcileResult:

@@ -23,7 +23,7 @@ from billing.sync import pending, queue
 from billing.sync.reconcile import (
     ReconcileResult,
     contact_is_referenced,
-    local_account_pk,
+    lock_local_account,
     reconcile_account,
     reconcile_contact,
     remove_account,
@@ -130,20 +130,30 @@ def _reconcile(held: pending.Claim) -> Outcome:
         contact = client.get_contact(held.zuora_id)
     except ZuoraNotFound:
         return _contact_gone(held)
-    owner: ZuoraAccount | None = None
-    if contact.account_id and local_account_pk(contact.account_id) is None:
-        # The account is not here yet: create it from Zuora first.
+    try:
+        return _commit(held, lambda: _store_contact(contact, None))
+    except _AccountNotHere:
+        # The account is not here yet: create it from Zuora first (fetched
+        # outside the transaction, which rolled back).
         owner = client.get_account(contact.account_id)
-    return _commit(held, lambda: _store_contact(contact, owner))
+        return _commit(held, lambda: _store_contact(contact, owner))
+
+
+class _AccountNotHere(Exception):
+    """A contact's account has no local row yet."""
 
 
 def _store_contact(contact: ZuoraContact, owner: ZuoraAccount | None) -> ReconcileResult:
+    if not contact.account_id:
+        raise ZuoraResponseError(f"contact {contact.id} belongs to no account", field="accountId")
     if owner is not None:
         reconcile_account(owner)
-    account_pk = local_account_pk(contact.account_id) if contact.account_id else None
+    account_pk = lock_local_account(contact.account_id)
     if account_pk is None:
+        if owner is None:
+            raise _AccountNotHere
         raise ZuoraResponseError(f"contact {contact.id} belongs to no account", field="accountId")
-    return reconcile_contact(contact, account_pk=account_pk)
+    return reconcile_contact(contact, account_pk=account_pk, account_locked=True)
 
 
 def _contact_gone(held: pending.Claim) -> Outcome:

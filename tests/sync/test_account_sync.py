@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from billing.models import BillingAccount, BillingAccountContact, PendingSync, SyncKind
@@ -99,6 +101,48 @@ def test_bill_to_and_sold_to_switches_move_the_local_references(zuora: EmulatorH
     assert account.sold_to_contact.first_name == "Lin"
     # The former Bill-To is still a contact of the account.
     assert BillingAccountContact.objects.filter(zuora_id=remote.bill_to_id).exists()
+
+
+def test_a_resync_with_the_same_bill_to_and_sold_to_leaves_the_references_alone(
+    zuora: EmulatorHandle,
+) -> None:
+    remote = new_account(zuora)
+    sync(ACCOUNT, remote.id)
+    zuora.state.update_account(remote.id, fields={"name": "Renamed Ltd"})
+
+    with CaptureQueriesContext(connection) as queries:
+        assert sync(ACCOUNT, remote.id) == Outcome.DONE
+
+    account = BillingAccount.objects.get(zuora_id=remote.id)
+    assert account.name == "Renamed Ltd"
+    assert account.bill_to_contact.zuora_id == remote.bill_to_id
+    assert account.sold_to_contact.zuora_id == remote.sold_to_id
+    # The upsert leaves the references as they are; nothing writes them again.
+    assert not [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith("UPDATE") and "bill_to_contact_id" in query["sql"]
+    ]
+    assert differences(zuora) == []
+
+
+def test_a_contact_sync_finds_and_locks_its_account_in_one_statement(
+    zuora: EmulatorHandle,
+) -> None:
+    remote = new_account(zuora)
+    sync(ACCOUNT, remote.id)
+    zuora.state.update_contact(remote.bill_to_id, {"lastName": "Lovelace"})
+
+    with CaptureQueriesContext(connection) as queries:
+        assert sync(CONTACT, remote.bill_to_id) == Outcome.DONE
+
+    account_reads = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith('SELECT "billing_billingaccount"."id" AS "pk" FROM')
+    ]
+    assert len(account_reads) == 1
+    assert BillingAccountContact.objects.get(zuora_id=remote.bill_to_id).last_name == "Lovelace"
 
 
 def test_contact_sync_for_an_unknown_account_creates_the_account(zuora: EmulatorHandle) -> None:

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import database, economy, freshness, importing, ingest
+from bench import database, economy, freshness, importing, ingest, instructions
 from bench.report import Report
 from bench.services import start
 from bench.sizes import Sizes
@@ -26,7 +26,7 @@ from launcher.stack import Stack
 OUTPUT = Path(os.environ.get("BENCH_OUTPUT") or ROOT / "var" / "bench")
 
 
-SECTIONS = ("ingest", "freshness", "import", "scale")
+SECTIONS = ("ingest", "freshness", "import", "scale", "instructions")
 
 
 def expected_figures(sizes: Sizes) -> list[str]:
@@ -66,6 +66,8 @@ def expected_figures(sizes: Sizes) -> list[str]:
             f"scale.freshness_{count}.worker_memory_mib",
             f"scale.freshness_{count}.idle_transactions_per_worker",
         ]
+    if "instructions" in chosen:
+        keys += [f"instructions.{kind}_sync" for kind in instructions.KINDS]
     return keys
 
 
@@ -159,6 +161,16 @@ def main() -> int:
                 ),
                 workers=count,
                 accounts=sizes.accounts,
+                backfill=True,
+            ),
+        )
+    if "instructions" in chosen:
+        section(
+            f"instructions per sync ({sizes.instruction_syncs} of each kind, callgrind)",
+            with_stack(
+                lambda stack: instructions.measure(report, sizes, stack, run_dir),
+                web=False,
+                accounts=max(sizes.accounts, sizes.instruction_syncs + 2),
                 backfill=True,
             ),
         )

@@ -17,6 +17,7 @@ PRESETS: dict[str, dict[str, object]] = {
         "idle_seconds": 3.0,
         "change_rate": 20.0,
         "scale": (1,),
+        "instruction_syncs": 5,
     },
 }
 
@@ -44,7 +45,9 @@ class Sizes:
     idle_seconds: float = 10.0
     scale: tuple[int, ...] = (1, 2, 4)
     worker_interval: float | None = None  # None: the launcher's default
-    sections: str = "ingest,freshness,import,scale"  # which to run, comma-separated
+    instruction_syncs: int = 100  # syncs of each kind counted by callgrind
+    # Which to run, comma-separated; "instructions" (callgrind) only when asked for.
+    sections: str = "ingest,freshness,import,scale"
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> "Sizes":
@@ -59,7 +62,13 @@ class Sizes:
                 continue
             values[item.name] = _parse(item.name, raw, getattr(cls, item.name))
         sizes = cls(**values)  # type: ignore[arg-type]
-        unknown = set(sizes.sections.split(",")) - {"ingest", "freshness", "import", "scale"}
+        unknown = set(sizes.sections.split(",")) - {
+            "ingest",
+            "freshness",
+            "import",
+            "scale",
+            "instructions",
+        }
         if unknown:
             raise ValueError(f"BENCH_SECTIONS: unknown {', '.join(sorted(unknown))}")
         if sizes.db not in {"postgres", "sqlite"}:

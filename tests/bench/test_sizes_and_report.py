@@ -4,7 +4,9 @@ import json
 
 import pytest
 
+from bench.instructions import read_total
 from bench.report import Figure, Report, percentile
+from bench.run import expected_figures
 from bench.sizes import Sizes
 
 
@@ -50,3 +52,24 @@ def test_nearest_rank_percentile():
     assert percentile(list(range(1, 101)), 0.99) == 99
     assert percentile([5.0], 0.5) == 5.0
     assert percentile([], 0.5) is None
+
+
+def test_instruction_counts_are_asked_for_not_run_by_default():
+    assert "instructions" not in Sizes().sections.split(",")
+    sizes = Sizes.from_environment({"BENCH_SIZE": "tiny", "BENCH_SECTIONS": "instructions"})
+
+    assert sizes.sections == "instructions"
+    assert sizes.instruction_syncs == 5
+    assert expected_figures(sizes) == ["instructions.account_sync", "instructions.contact_sync"]
+
+
+def test_callgrind_totals_are_read_even_when_its_summary_is_zero(tmp_path):
+    # What callgrind writes when instrumentation started off and was switched on.
+    output = tmp_path / "callgrind.out"
+    output.write_text("version: 1\nevents: Ir\nsummary: 0\nfn=(1) main\n3 5\ntotals: 101280754\n")
+
+    assert read_total(output) == 101_280_754
+
+    output.write_text("events: Ir\nfn=(1) main\n")
+    with pytest.raises(RuntimeError, match="no totals"):
+        read_total(output)

@@ -5,10 +5,10 @@
 with its objects stored: for each of `count` stored objects of that kind, a
 request as a callout makes it (the pending row, the task row, the wake-up), the
 dispatcher's claim, and the task run as a `sync_worker` thread runs it (claim
-of the object, fetch from Zuora, reconciliation, the task's result). Two syncs
-first warm the caches; then it prints READY and waits for a line, runs the
-syncs, prints DONE and waits for a line again, so that whoever counts can
-count exactly the syncs.
+of the object, fetch from Zuora, reconciliation, the task's result). The tasks
+already queued run first, then two syncs warm the caches; then it prints READY
+and waits for a line, runs the syncs, prints DONE and waits for a line again,
+so that whoever counts can count exactly the syncs.
 """
 
 import sys
@@ -19,6 +19,8 @@ def main(kind: str, count: int) -> None:
 
     django.setup()
     from django.db import transaction
+    from django.tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
 
     from billing.models import BillingAccount, BillingAccountContact, SyncKind
     from billing.sync import queue
@@ -30,17 +32,24 @@ def main(kind: str, count: int) -> None:
         raise SystemExit(f"{len(stored)} {kind} objects stored; {count + 2} needed")
     worker = ConcurrentWorker(threads=1, interval=1.0, worker_id="sync-path")
 
+    def run(task: DBTaskResult) -> None:
+        worker.slots.acquire()  # what the dispatcher does before it hands a task on
+        worker._run(task)
+        if task.status != TaskResultStatus.SUCCESSFUL:
+            raise SystemExit(f"{task.task_path} ended {task.status}")
+
     def sync(zuora_id: str) -> None:
         with transaction.atomic():
             queue.request(kind=SyncKind(kind), zuora_id=zuora_id)
         tasks = worker._claim(limit=1)
-        if len(tasks) != 1:
-            raise SystemExit(f"claimed {len(tasks)} tasks for one request")
-        worker.slots.acquire()  # what the dispatcher does before it hands a task on
-        worker._run(tasks[0])
-        if tasks[0].status != "SUCCESSFUL":
-            raise SystemExit(f"the sync task ended {tasks[0].status}")
+        if [task.args_kwargs["args"] for task in tasks] != [[kind, zuora_id]]:
+            raise SystemExit(f"claimed {tasks} for the sync of {kind} {zuora_id}")
+        run(tasks[0])
 
+    # Tasks left by the import (invitations to the Sold-To customers) first:
+    # each claim takes the oldest ready task.
+    while leftover := worker._claim(limit=1):
+        run(leftover[0])
     for zuora_id in stored[-2:]:
         sync(zuora_id)
     print("READY", flush=True)

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import database, economy, freshness, importing, ingest, instructions
+from bench import database, economy, freshness, importing, ingest, instructions, sync_path
 from bench.report import Report
 from bench.services import start
 from bench.sizes import Sizes
@@ -24,9 +24,6 @@ from launcher.stack import Stack
 
 # BENCH_OUTPUT moves the JSON and the run's logs (tests use a folder of their own).
 OUTPUT = Path(os.environ.get("BENCH_OUTPUT") or ROOT / "var" / "bench")
-
-
-SECTIONS = ("ingest", "freshness", "import", "scale", "instructions")
 
 
 def expected_figures(sizes: Sizes) -> list[str]:
@@ -170,7 +167,7 @@ def main() -> int:
             with_stack(
                 lambda stack: instructions.measure(report, sizes, stack, run_dir),
                 web=False,
-                accounts=max(sizes.accounts, sizes.instruction_syncs + 2),
+                accounts=max(sizes.accounts, sizes.instruction_syncs + sync_path.WARM_UP_SYNCS),
                 backfill=True,
             ),
         )

@@ -3,6 +3,9 @@
 import os
 from dataclasses import dataclass, fields
 
+# What BENCH_SECTIONS may name; "instructions" runs only when named.
+SECTIONS = ("ingest", "freshness", "import", "scale", "instructions")
+
 # BENCH_SIZE picks a preset; any BENCH_<FIELD> variable overrides one field of it.
 PRESETS: dict[str, dict[str, object]] = {
     "full": {},
@@ -62,13 +65,7 @@ class Sizes:
                 continue
             values[item.name] = _parse(item.name, raw, getattr(cls, item.name))
         sizes = cls(**values)  # type: ignore[arg-type]
-        unknown = set(sizes.sections.split(",")) - {
-            "ingest",
-            "freshness",
-            "import",
-            "scale",
-            "instructions",
-        }
+        unknown = set(sizes.sections.split(",")) - set(SECTIONS)
         if unknown:
             raise ValueError(f"BENCH_SECTIONS: unknown {', '.join(sorted(unknown))}")
         if sizes.db not in {"postgres", "sqlite"}:

@@ -13,6 +13,8 @@ so that whoever counts can count exactly the syncs.
 
 import sys
 
+WARM_UP_SYNCS = 2  # before the counted ones, of objects the counted ones leave alone
+
 
 def main(kind: str, count: int) -> None:
     import django
@@ -28,8 +30,8 @@ def main(kind: str, count: int) -> None:
 
     model = BillingAccount if kind == SyncKind.ACCOUNT else BillingAccountContact
     stored = list(model.objects.order_by("zuora_id").values_list("zuora_id", flat=True))
-    if len(stored) < count + 2:
-        raise SystemExit(f"{len(stored)} {kind} objects stored; {count + 2} needed")
+    if len(stored) < count + WARM_UP_SYNCS:
+        raise SystemExit(f"{len(stored)} {kind} objects stored; {count + WARM_UP_SYNCS} needed")
     worker = ConcurrentWorker(threads=1, interval=1.0, worker_id="sync-path")
 
     def run(task: DBTaskResult) -> None:
@@ -50,7 +52,7 @@ def main(kind: str, count: int) -> None:
     # each claim takes the oldest ready task.
     while leftover := worker._claim(limit=1):
         run(leftover[0])
-    for zuora_id in stored[-2:]:
+    for zuora_id in stored[-WARM_UP_SYNCS:]:
         sync(zuora_id)
     print("READY", flush=True)
     sys.stdin.readline()

@@ -144,13 +144,11 @@ class _AccountNotHere(Exception):
 
 
 def _store_contact(contact: ZuoraContact, owner: ZuoraAccount | None) -> ReconcileResult:
-    if not contact.account_id:
-        raise ZuoraResponseError(f"contact {contact.id} belongs to no account", field="accountId")
     if owner is not None:
         reconcile_account(owner)
-    account_pk = lock_local_account(contact.account_id)
+    account_pk = lock_local_account(contact.account_id) if contact.account_id else None
     if account_pk is None:
-        if owner is None:
+        if contact.account_id and owner is None:
             raise _AccountNotHere
         raise ZuoraResponseError(f"contact {contact.id} belongs to no account", field="accountId")
     return reconcile_contact(contact, account_pk=account_pk, account_locked=True)

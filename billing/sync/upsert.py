@@ -9,6 +9,7 @@ when the incoming Zuora `updatedDate` is at least as new as the stored one
 one second must not drop the later).
 """
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,46 +40,17 @@ def upsert_many_by_zuora_id(
         return {}
     # One statement may not touch a row twice: the last value of an id wins.
     by_id = {row["zuora_id"]: row for row in rows}
-    opts = model._meta
-    quote = connection.ops.quote_name
-    table = quote(opts.db_table)
-    updated = [opts.get_field(name) for name in rows[0]]
-    # A new row also gets the model's defaults for the fields the sync does
-    # not own (the ORM applies those, not the database).
-    defaults = [
-        field
-        for field in opts.concrete_fields
-        if field.name not in rows[0] and not field.primary_key
-    ]
-    fields = updated + defaults
-    default_values = [field.get_default() for field in defaults]
+    plan = _upsert_plan(model, tuple(rows[0]), connection.vendor)
+    default_values = [field.get_default() for field in plan.defaults]
     prepared = _prepared(
-        fields, ([row[field.name] for field in updated] + default_values for row in by_id.values())
+        plan.fields,
+        ([row[name] for name in plan.names] + default_values for row in by_id.values()),
     )
-    columns = ", ".join(quote(field.column) for field in fields)
-    updates = ", ".join(
-        f"{quote(field.column)} = excluded.{quote(field.column)}"
-        for field in updated
-        if field.name not in INSERT_ONLY
-    )
-    guard = quote(opts.get_field("zuora_updated_at").column)
-    zuora_id = quote(opts.get_field("zuora_id").column)
     written: dict[str, Upserted] = {}
-    with _cursor() as cursor:
-        for chunk in batched(prepared, _rows_per_statement(len(prepared), len(fields))):
-            source, params = _rows_source(fields, chunk)
-            # Identifiers come from the model and values are parameters.
-            sql = " ".join(
-                [
-                    f"INSERT INTO {table} ({columns})",
-                    source,
-                    f"ON CONFLICT ({zuora_id}) DO UPDATE SET {updates}",
-                    f"WHERE {table}.{guard} IS NULL OR excluded.{guard} IS NULL",
-                    f"OR {table}.{guard} <= excluded.{guard}",
-                    f"RETURNING {quote(opts.pk.column)}, {zuora_id}",
-                ]
-            )
-            cursor.execute(sql, params)
+    with server_cursor() as cursor:
+        for chunk in batched(prepared, _rows_per_statement(len(prepared), len(plan.fields))):
+            source, params = _rows_source(plan.fields, chunk)
+            cursor.execute(f"{plan.insert} {source} {plan.on_conflict}", params)
             written |= {zuora: Upserted(pk=pk, written=True) for pk, zuora in cursor.fetchall()}
     kept = [zuora for zuora in by_id if zuora not in written]
     if kept:
@@ -89,12 +61,64 @@ def upsert_many_by_zuora_id(
     return written
 
 
+@dataclass(frozen=True)
+class _UpsertPlan:
+    names: tuple[str, ...]  # the rows' keys, in the order of `fields`
+    fields: tuple[models.Field, ...]  # those fields, then the defaulted ones
+    defaults: tuple[models.Field, ...]
+    insert: str  # the statement before its row source,
+    on_conflict: str  # and after it
+
+
+@functools.cache
+def _upsert_plan(model: type[models.Model], names: tuple[str, ...], vendor: str) -> _UpsertPlan:
+    """The statement's text and fields for rows with these keys, built once per process.
+
+    Built at every call, it was about a tenth of an account sync's
+    instructions (quoting names, looking up column types).
+    """
+    opts = model._meta
+    quote = connection.ops.quote_name
+    table = quote(opts.db_table)
+    updated = [opts.get_field(name) for name in names]
+    # A new row also gets the model's defaults for the fields the sync does
+    # not own (the ORM applies those, not the database).
+    defaults = tuple(
+        field for field in opts.concrete_fields if field.name not in names and not field.primary_key
+    )
+    fields = (*updated, *defaults)
+    columns = ", ".join(quote(field.column) for field in fields)
+    updates = ", ".join(
+        f"{quote(field.column)} = excluded.{quote(field.column)}"
+        for field in updated
+        if field.name not in INSERT_ONLY
+    )
+    guard = quote(opts.get_field("zuora_updated_at").column)
+    zuora_id = quote(opts.get_field("zuora_id").column)
+    # Identifiers come from the model and values are parameters.
+    on_conflict = " ".join(
+        [
+            f"ON CONFLICT ({zuora_id}) DO UPDATE SET {updates}",
+            f"WHERE {table}.{guard} IS NULL OR excluded.{guard} IS NULL",
+            f"OR {table}.{guard} <= excluded.{guard}",
+            f"RETURNING {quote(opts.pk.column)}, {zuora_id}",
+        ]
+    )
+    return _UpsertPlan(
+        names=names,
+        fields=fields,
+        defaults=defaults,
+        insert=f"INSERT INTO {table} ({columns})",
+        on_conflict=on_conflict,
+    )
+
+
 def insert_many[M: models.Model](model: type[M], objects: Sequence[M]) -> None:
     """Insert new model instances in one statement and set their primary keys.
 
     What `bulk_create` does for models whose primary key the database sets
     (and without multi-table inheritance), but on PostgreSQL with the columns
-    as binary arrays (see `_cursor`), where Django's own quotes every value
+    as binary arrays (see `server_cursor`), where Django's own quotes every value
     into the SQL text. Sold-To provisioning writes its customers, memberships
     and audit events with it. Elsewhere, and for other keys, it is
     `bulk_create`.
@@ -117,7 +141,7 @@ def insert_many[M: models.Model](model: type[M], objects: Sequence[M]) -> None:
         f"({', '.join(quote(field.column) for field in fields)}) {source} "
         f"RETURNING {quote(opts.pk.column)}"
     )
-    with _cursor() as cursor:
+    with server_cursor() as cursor:
         cursor.execute(sql, params)
         # Rows come back in the order of the arrays, as bulk_create relies on too.
         pks = [pk for (pk,) in cursor.fetchall()]
@@ -184,7 +208,7 @@ def update_by_pk(
         f"FROM ({source}) AS v({', '.join(names)}) "
         f"WHERE {table}.{quote(opts.pk.column)} = v.column1"
     )
-    with _cursor() as cursor:
+    with server_cursor() as cursor:
         cursor.execute(sql, params)
 
 
@@ -207,21 +231,24 @@ def _rows_source(
     per column, so the statement stays short whatever the number of rows
     (psycopg re-parses, uncached, every statement over 4 KiB: a page of 2,000
     rows as VALUES cost a full import 18 % of its time), sent in binary (see
-    `_cursor`). Elsewhere, VALUES.
+    `server_cursor`). Elsewhere, VALUES.
     """
     if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
-        return f"SELECT * FROM unnest({arrays})", [  # noqa: S608 (types from the model)
-            list(column) for column in zip(*rows, strict=True)
-        ]
+        return _unnest(tuple(fields)), [list(column) for column in zip(*rows, strict=True)]
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     return f"VALUES {', '.join([placeholders] * len(rows))}", [
         value for row in rows for value in row
     ]
 
 
+@functools.cache
+def _unnest(fields: tuple[models.Field, ...]) -> str:
+    arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
+    return f"SELECT * FROM unnest({arrays})"  # noqa: S608 (types from the model)
+
+
 @contextmanager
-def _cursor() -> Iterator[CursorWrapper]:
+def server_cursor() -> Iterator[CursorWrapper]:
     """A cursor of the default connection for the statements of `_rows_source`.
 
     On PostgreSQL, one that binds parameters on the server, so that the

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
+from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError, close_old_connections, connection
 from django.db import Error as DatabaseFailure
+from django.db.models import Field
 from django.db.models.expressions import Col
-from django.tasks import TaskResultStatus
+from django.tasks import TaskContext, TaskResultStatus
+from django.tasks.signals import task_finished, task_started
 from django.utils import timezone
-from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult, get_date_max
-from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception, retry
 
 from billing.sync.queue import WAKE_CHANNEL
 
@@ -83,18 +85,6 @@ class ConcurrentWorker:
         self.wake = threading.Event()
         self.slots = threading.BoundedSemaphore(threads)
         self.upkeep_due = 0.0  # when the dispatcher next checks its connection
-        # django-tasks-db's worker knows how to run one task and record its
-        # result; the claiming and the concurrency are ours.
-        self.runner = Worker(
-            queue_names=["default"],
-            interval=interval,
-            batch=False,
-            backend_name="default",
-            startup_delay=False,
-            max_tasks=None,
-            worker_id=worker_id,
-            excluded_queue_names=[],
-        )
 
     def stop(self) -> None:
         """Finish the running tasks, claim no more."""
@@ -210,7 +200,7 @@ class ConcurrentWorker:
 
     def _run(self, task: DBTaskResult) -> None:
         try:
-            self.runner.run_task(task)
+            self.run_task(task)
         except DatabaseFailure as error:
             # The sync stays claimed; its lease runs out and the sweeper hands
             # it back. Nothing is lost.
@@ -221,6 +211,35 @@ class ConcurrentWorker:
             with contextlib.suppress(DatabaseFailure):
                 close_old_connections()
             self.slots.release()
+
+    def run_task(self, task: DBTaskResult) -> None:
+        """Run a claimed task and record its result, as django-tasks-db's worker does.
+
+        The steps and signals of its `Worker.run_task`, but a success is
+        written by one statement whose text is built once: `save()` built
+        its UPDATE at every task, half a million instructions (4 % of an
+        account sync). A failure is recorded by the library's `set_failed`,
+        as there.
+        """
+        try:
+            backend = type(task.task.get_backend())
+            result = task.task_result
+            task_started.send(sender=backend, task_result=result)
+            context = (TaskContext(task_result=result),) if task.task.takes_context else ()
+            value = task.task.call(*context, *result.args, **result.kwargs)
+            # Inside the handling, as there: a value that cannot be stored
+            # (not JSON) fails the task instead of losing it.
+            _record_success(task, value)
+            task_finished.send(sender=backend, task_result=task.task_result)
+        except BaseException as error:
+            task.set_failed(error)
+            try:
+                backend = type(task.task.get_backend())
+                result = task.task_result
+            except (ImportError, SuspiciousOperation):
+                logger.exception("task failed unexpectedly", extra={"task_id": str(task.id)})
+            else:
+                task_finished.send(sender=backend, task_result=result)
 
 
 @dataclass(frozen=True)
@@ -276,4 +295,56 @@ def _claim_plan(vendor: str) -> _ClaimPlan:
         at_once=run_after.get_db_prep_value(get_date_max(), connection),
         names=[field.attname for field in returned],
         converters=converters,
+    )
+
+
+@retry()  # as the library's set_successful: a brief database hiccup is retried
+def _record_success(task: DBTaskResult, value: Any) -> None:
+    """What `DBTaskResult.set_successful` writes, in one statement of constant text."""
+    task.status = TaskResultStatus.SUCCESSFUL
+    task.finished_at = timezone.now()
+    task.return_value = value
+    task.exception_class_path = ""
+    task.traceback = ""
+    plan = _success_plan(connection.vendor)
+    parameters = [
+        plan.successful,
+        plan.finished_at.get_db_prep_save(task.finished_at, connection),
+        plan.return_value.get_db_prep_save(value, connection),
+        plan.pk.get_db_prep_save(task.pk, connection),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, parameters)
+
+
+@dataclass(frozen=True)
+class _SuccessPlan:
+    sql: str
+    successful: object
+    finished_at: Field
+    return_value: Field
+    pk: Field
+
+
+@functools.cache
+def _success_plan(vendor: str) -> _SuccessPlan:
+    opts = DBTaskResult._meta
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(opts.get_field(name).column)
+
+    return _SuccessPlan(
+        sql=(
+            f"UPDATE {quote(opts.db_table)} SET {column('status')} = %s, "  # noqa: S608
+            f"{column('finished_at')} = %s, {column('return_value')} = %s, "
+            f"{column('exception_class_path')} = '', {column('traceback')} = '' "
+            f"WHERE {quote(opts.pk.column)} = %s"
+        ),
+        successful=opts.get_field("status").get_db_prep_value(
+            TaskResultStatus.SUCCESSFUL, connection
+        ),
+        finished_at=opts.get_field("finished_at"),
+        return_value=opts.get_field("return_value"),
+        pk=opts.pk,
     )

@@ -27,7 +27,7 @@ def run_ready_tasks() -> int:
     worker = ConcurrentWorker(threads=10, interval=1.0, worker_id="test")
     tasks = worker._claim(limit=10)
     for task in tasks:
-        worker.runner.run_task(task)
+        worker.run_task(task)
     return len(tasks)
 
 

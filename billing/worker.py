@@ -222,11 +222,13 @@ class ConcurrentWorker:
         as there.
         """
         try:
-            backend = type(task.task.get_backend())
+            # Each `task` and `task_result` imports the task's function again.
+            definition = task.task
+            backend = type(definition.get_backend())
             result = task.task_result
             task_started.send(sender=backend, task_result=result)
-            context = (TaskContext(task_result=result),) if task.task.takes_context else ()
-            value = task.task.call(*context, *result.args, **result.kwargs)
+            context = (TaskContext(task_result=result),) if definition.takes_context else ()
+            value = definition.call(*context, *result.args, **result.kwargs)
             # Inside the handling, as there: a value that cannot be stored
             # (not JSON) fails the task instead of losing it.
             _record_success(task, value)

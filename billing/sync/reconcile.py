@@ -326,9 +326,12 @@ def reconcile_accounts(
         for zuora_id in (account.bill_to_id, account.sold_to_id)
         if zuora_id is not None and zuora_id not in contact_pks
     }
-    contact_pks |= dict(
-        BillingAccountContact.objects.filter(zuora_id__in=referenced).values_list("zuora_id", "pk")
-    )
+    if referenced:  # usually none: both contacts came expanded
+        contact_pks |= dict(
+            BillingAccountContact.objects.filter(zuora_id__in=referenced).values_list(
+                "zuora_id", "pk"
+            )
+        )
     for zuora_id in sorted(referenced - contact_pks.keys()):
         # Neither expanded nor known here: fetch it on its own.
         queue.request(kind=SyncKind.CONTACT, zuora_id=zuora_id)

@@ -94,6 +94,27 @@ def sync_runs(since: float) -> dict[tuple[str, str], list[Run]]:
     return runs
 
 
+def thread_seconds(since: float) -> dict[str, float]:
+    """How the workers' threads spent the sync tasks enqueued since `since`, in seconds:
+    waiting for a settling object (task start to claim), and syncing (claim to
+    finish, or the whole task when it claimed nothing)."""
+    from django_tasks_db.models import DBTaskResult
+
+    spent = {"settling": 0.0, "syncing": 0.0}
+    rows = DBTaskResult.objects.filter(
+        task_path__endswith=".sync_object",
+        finished_at__isnull=False,
+        started_at__isnull=False,
+        enqueued_at__gte=_aware(since),
+    ).values_list("started_at", "return_value", "finished_at")
+    for started, result, finished in rows.iterator():
+        claimed = result.get("claimed_at") if isinstance(result, dict) else None
+        at = datetime.fromisoformat(claimed).timestamp() if claimed else started.timestamp()
+        spent["settling"] += max(0.0, at - started.timestamp())
+        spent["syncing"] += finished.timestamp() - at
+    return spent
+
+
 def callouts_received(since: float) -> dict[tuple[str, str], list[float]]:
     """When callouts for each object were recorded since `since`, epoch seconds."""
     from billing.models import CalloutReceipt
@@ -127,6 +148,7 @@ def measure(
     # A backlog drains at two syncs a second at the very least.
     wait_until_quiet(stack, timeout=120 + len(changes) / 2)
     runs = sync_runs(started)
+    threads = thread_seconds(started)
 
     received = callouts_received(started)
     latencies, unreflected, undelivered, overlaps, swallowed = [], 0, 0, 0, 0
@@ -182,6 +204,7 @@ def measure(
         "api_latency_ms": sizes.api_latency_ms,
         "change_rate": sizes.change_rate,
         "sync_runs": sum(len(item) for item in runs.values()),
+        "worker_thread_seconds": threads,
         "stages_ms": {
             name: {
                 f"p{round(share * 100)}": percentile(values, share) for share in (0.5, 0.95, 0.99)

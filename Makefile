@@ -64,4 +64,6 @@ lint: $(INSTALLED)
 .PHONY: lock
 lock: $(INSTALLED)
 	$(VENV)/bin/pip-compile --quiet --all-extras --strip-extras --allow-unsafe \
-		--no-emit-index-url --output-file constraints.txt pyproject.toml
+		--no-emit-index-url --no-emit-find-links --output-file constraints.txt pyproject.toml
+	@# The project comes in again through its own extras, as a path on this machine.
+	sed -i '/^zuora-sync @ /d' constraints.txt

@@ -17,7 +17,7 @@ apart.
 import time
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import database
 from bench.report import Figure, Report, percentile
@@ -25,6 +25,10 @@ from bench.services import emulator, process_memory_kib
 from bench.sizes import Sizes
 from launcher.scenario import wait_until_quiet
 from launcher.stack import Stack
+
+if TYPE_CHECKING:  # Django is set up only once the benchmark has started
+    from django.db.models import QuerySet
+    from django_tasks_db.models import DBTaskResult
 
 TICK = 0.02  # seconds between batches of changes
 WARM_UP_SECONDS = 1.0
@@ -70,14 +74,10 @@ Run = tuple[float, float, float]  # (enqueued, claimed, finished), epoch seconds
 def sync_runs(since: float) -> dict[tuple[str, str], list[Run]]:
     """Finished sync runs that claimed their object, per object since `since`,
     in the order they claimed it."""
-    from django_tasks_db.models import DBTaskResult
-
     runs: dict[tuple[str, str], list[Run]] = defaultdict(list)
-    rows = DBTaskResult.objects.filter(
-        task_path__endswith=".sync_object",
-        finished_at__isnull=False,
-        enqueued_at__gte=_aware(since),
-    ).values_list("args_kwargs", "enqueued_at", "return_value", "finished_at")
+    rows = _finished_syncs(since).values_list(
+        "args_kwargs", "enqueued_at", "return_value", "finished_at"
+    )
     for arguments, enqueued, result, finished in rows.iterator():
         args = arguments.get("args") or []
         claimed = result.get("claimed_at") if isinstance(result, dict) else None
@@ -98,21 +98,29 @@ def thread_seconds(since: float) -> dict[str, float]:
     """How the workers' threads spent the sync tasks enqueued since `since`, in seconds:
     waiting for a settling object (task start to claim), and syncing (claim to
     finish, or the whole task when it claimed nothing)."""
-    from django_tasks_db.models import DBTaskResult
-
     spent = {"settling": 0.0, "syncing": 0.0}
-    rows = DBTaskResult.objects.filter(
-        task_path__endswith=".sync_object",
-        finished_at__isnull=False,
-        started_at__isnull=False,
-        enqueued_at__gte=_aware(since),
-    ).values_list("started_at", "return_value", "finished_at")
+    rows = (
+        _finished_syncs(since)
+        .filter(started_at__isnull=False)
+        .values_list("started_at", "return_value", "finished_at")
+    )
     for started, result, finished in rows.iterator():
         claimed = result.get("claimed_at") if isinstance(result, dict) else None
         at = datetime.fromisoformat(claimed).timestamp() if claimed else started.timestamp()
         spent["settling"] += max(0.0, at - started.timestamp())
         spent["syncing"] += finished.timestamp() - at
     return spent
+
+
+def _finished_syncs(since: float) -> "QuerySet[DBTaskResult]":
+    """The sync tasks enqueued since `since` that have finished."""
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        task_path__endswith=".sync_object",
+        finished_at__isnull=False,
+        enqueued_at__gte=_aware(since),
+    )
 
 
 def callouts_received(since: float) -> dict[tuple[str, str], list[float]]:

@@ -132,21 +132,6 @@ class SoldToChanges:
             sold_to_changed.send(sender=BillingAccount, changes=changes)
 
 
-def _free_account_numbers(
-    accounts: Sequence[ZuoraAccount], stored: Sequence["_Stored"], result: ReconcileResult
-) -> None:
-    """Local accounts still holding these numbers lost them in Zuora: re-sync those."""
-    owner_of = {account.account_number[:70]: account.id for account in accounts}
-    for row in stored:
-        if row.account_number not in owner_of or owner_of[row.account_number] == row.zuora_id:
-            continue
-        # A placeholder unique to the holder keeps the constraint until its
-        # own sync stores its real number (or deletes it).
-        BillingAccount.objects.filter(pk=row.pk).update(account_number=f"~{row.zuora_id}")
-        queue.request(kind=SyncKind.ACCOUNT, zuora_id=row.zuora_id)
-        result.follow_ups.append((SyncKind.ACCOUNT, row.zuora_id))
-
-
 @dataclass(frozen=True)
 class _Stored:
     """A local account as a reconciliation found it, with its Sold-To's sign-in address."""
@@ -159,7 +144,22 @@ class _Stored:
     address: str
 
 
-def _stored_accounts(accounts: Sequence[ZuoraAccount]) -> list[_Stored]:
+def _free_account_numbers(
+    owner_of: dict[str, str], stored: Sequence[_Stored], result: ReconcileResult
+) -> None:
+    """Local accounts still holding these numbers (each with its owner's Zuora id)
+    lost them in Zuora: re-sync those."""
+    for row in stored:
+        if row.account_number not in owner_of or owner_of[row.account_number] == row.zuora_id:
+            continue
+        # A placeholder unique to the holder keeps the constraint until its
+        # own sync stores its real number (or deletes it).
+        BillingAccount.objects.filter(pk=row.pk).update(account_number=f"~{row.zuora_id}")
+        queue.request(kind=SyncKind.ACCOUNT, zuora_id=row.zuora_id)
+        result.follow_ups.append((SyncKind.ACCOUNT, row.zuora_id))
+
+
+def _stored_accounts(zuora_ids: Iterable[str], numbers: Iterable[str]) -> list[_Stored]:
     """The local accounts with these ids or account numbers, locked, in one statement.
 
     Locked in pk order as the upsert that follows would lock them (on
@@ -167,11 +167,10 @@ def _stored_accounts(accounts: Sequence[ZuoraAccount]) -> list[_Stored]:
     it: their references and address are those the reconciliation replaces,
     and the holders of an incoming number are those to free.
     """
-    numbers = [account.account_number[:70] for account in accounts]
     with server_cursor() as cursor:
         cursor.execute(
             _lookups(connection.vendor).stored_accounts,
-            [_values_parameter([account.id for account in accounts]), _values_parameter(numbers)],
+            [_values_parameter(zuora_ids), _values_parameter(numbers)],
         )
         return [
             _Stored(pk, zuora_id, number, bill_to, sold_to, sign_in_address(work, personal))
@@ -245,7 +244,7 @@ def _lookups(vendor: str) -> _Lookups:
     )
 
 
-def _values_parameter(values: Sequence[str]) -> object:
+def _values_parameter(values: Iterable[str]) -> object:
     return list(values) if connection.vendor == "postgresql" else json.dumps(list(values))
 
 
@@ -285,11 +284,12 @@ def reconcile_accounts(
     if not accounts:
         return result
     sold_to = SoldToChanges()
-    stored = _stored_accounts(accounts)
-    _free_account_numbers(accounts, stored, result)
+    owner_of = {account.account_number[:70]: account.id for account in accounts}
+    incoming = {account.id for account in accounts}
+    stored = _stored_accounts(incoming, owner_of)
+    _free_account_numbers(owner_of, stored, result)
     # The references and Sold-To address as they were (the upsert leaves the
     # references alone): a reference that does not change is not written again.
-    incoming = {account.id for account in accounts}
     previous = {
         row.zuora_id: ((row.bill_to_pk, row.sold_to_pk), row.address)
         for row in stored

@@ -7,12 +7,14 @@ every database; the claim is checked again, under a row lock, in the
 transaction that commits the reconciliation.
 """
 
+import json
 import random
 import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -65,51 +67,85 @@ def request_syncs(
     if not requests:
         return set()
     now = now or timezone.now()
-    counts = dict(sorted(Counter((str(kind), zuora_id) for kind, zuora_id in requests).items()))
-    table = PendingSync._meta.db_table
-    adapt = connection.ops.adapt_datetimefield_value
-    stamp = adapt(now)
-    settled = adapt(now + timedelta(seconds=settings.SYNC_SETTLE_SECONDS))
-    settle_until = adapt(now + timedelta(seconds=settings.SYNC_SETTLE_MAX_SECONDS))
-    burst = adapt(now + timedelta(seconds=settings.SYNC_SETTLE_BURST_SECONDS))
-    pending, dead = SyncState.PENDING.value, SyncState.DEAD.value
-    values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, 0, '', '', '', '')"] * len(counts))
-    sql = f"""
-        INSERT INTO {table} (
-            kind, zuora_id, state, generation, requested_since, last_requested_at,
-            next_attempt_at, settle_until, attempts, claim_token, last_error,
-            replay_reason, replayed_by
-        )
-        VALUES {values}
-        ON CONFLICT (kind, zuora_id) DO UPDATE SET
-            generation = {table}.generation + excluded.generation,
-            last_requested_at = excluded.last_requested_at,
-            requested_since = CASE WHEN {table}.state = %s
-                THEN excluded.requested_since ELSE {table}.requested_since END,
-            next_attempt_at = CASE
-                WHEN {table}.state = %s THEN excluded.next_attempt_at
-                WHEN {table}.state = %s AND {table}.attempts = 0 THEN CASE
-                    WHEN %s < {table}.settle_until
-                    THEN %s ELSE {table}.settle_until END
-                ELSE {table}.next_attempt_at END,
-            settle_until = CASE WHEN {table}.state = %s
-                THEN excluded.settle_until ELSE {table}.settle_until END,
-            attempts = CASE WHEN {table}.state = %s THEN 0 ELSE {table}.attempts END,
-            dead_at = CASE WHEN {table}.state = %s THEN NULL ELSE {table}.dead_at END,
-            state = CASE WHEN {table}.state = %s THEN %s ELSE {table}.state END
-        RETURNING kind, zuora_id, requested_since
-    """  # noqa: S608 (table name from the model; values are parameters)
-    parameters: list[object] = []
-    for (kind, zuora_id), count in counts.items():
-        parameters += [kind, zuora_id, pending, count, stamp, stamp, settled, settle_until]
-    parameters += [dead, dead, pending, burst, burst, dead, dead, dead, dead, pending]
+    counts = Counter((str(kind), zuora_id) for kind, zuora_id in requests)
     with connection.cursor() as cursor:
-        cursor.execute(sql, parameters)
+        cursor.execute(
+            request_statement(connection.vendor),
+            request_parameters(now)
+            | {"requested": json.dumps([[*key, n] for key, n in counts.items()])},
+        )
         returned = cursor.fetchall()
     return {
         (kind, zuora_id)
         for kind, zuora_id, requested_since in returned
         if _as_aware(requested_since) == now
+    }
+
+
+# The objects requested, as one parameter whatever their number (JSON: encoded
+# in C, and quoted once), so that the statement's text never changes.
+_REQUESTED_ROWS = {
+    "postgresql": (
+        "SELECT r ->> 0 AS kind, r ->> 1 AS zuora_id, (r ->> 2)::int AS requests"
+        " FROM json_array_elements(%(requested)s::json) AS r"
+    ),
+    "sqlite": (
+        "SELECT json_extract(value, '$[0]') AS kind, json_extract(value, '$[1]') AS zuora_id,"
+        " json_extract(value, '$[2]') AS requests FROM json_each(%(requested)s)"
+    ),
+}
+
+
+@cache
+def request_statement(vendor: str) -> str:
+    """The upsert of `request_syncs`, with named parameters (`request_parameters`).
+
+    Its rows come from the parameter `requested`, a JSON array of `[kind,
+    zuora_id, requests]` (further items are left alone); it returns `kind`, `zuora_id` and
+    `requested_since` of each object, which equals `now` when its wait starts.
+    """
+    table = _TABLE
+    return f"""
+        INSERT INTO {table} (
+            kind, zuora_id, state, generation, requested_since, last_requested_at,
+            next_attempt_at, settle_until, attempts, claim_token, last_error,
+            replay_reason, replayed_by
+        )
+        SELECT kind, zuora_id, %(pending)s, requests, %(now)s, %(now)s, %(settled)s,
+            %(settle_until)s, 0, '', '', '', ''
+        FROM ({_REQUESTED_ROWS[vendor]}) AS requested
+        WHERE true
+        ORDER BY kind, zuora_id
+        ON CONFLICT (kind, zuora_id) DO UPDATE SET
+            generation = {table}.generation + excluded.generation,
+            last_requested_at = excluded.last_requested_at,
+            requested_since = CASE WHEN {table}.state = %(dead)s
+                THEN excluded.requested_since ELSE {table}.requested_since END,
+            next_attempt_at = CASE
+                WHEN {table}.state = %(dead)s THEN excluded.next_attempt_at
+                WHEN {table}.state = %(pending)s AND {table}.attempts = 0 THEN CASE
+                    WHEN %(burst)s < {table}.settle_until
+                    THEN %(burst)s ELSE {table}.settle_until END
+                ELSE {table}.next_attempt_at END,
+            settle_until = CASE WHEN {table}.state = %(dead)s
+                THEN excluded.settle_until ELSE {table}.settle_until END,
+            attempts = CASE WHEN {table}.state = %(dead)s THEN 0 ELSE {table}.attempts END,
+            dead_at = CASE WHEN {table}.state = %(dead)s THEN NULL ELSE {table}.dead_at END,
+            state = CASE WHEN {table}.state = %(dead)s THEN %(pending)s ELSE {table}.state END
+        RETURNING kind, zuora_id, requested_since
+    """  # noqa: S608 (table name from the model; values are parameters)
+
+
+def request_parameters(now: datetime) -> dict[str, object]:
+    """The parameters of `request_statement` but its rows."""
+    adapt = connection.ops.adapt_datetimefield_value
+    return {
+        "now": adapt(now),
+        "settled": adapt(now + timedelta(seconds=settings.SYNC_SETTLE_SECONDS)),
+        "settle_until": adapt(now + timedelta(seconds=settings.SYNC_SETTLE_MAX_SECONDS)),
+        "burst": adapt(now + timedelta(seconds=settings.SYNC_SETTLE_BURST_SECONDS)),
+        "pending": SyncState.PENDING.value,
+        "dead": SyncState.DEAD.value,
     }
 
 

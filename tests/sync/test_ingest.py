@@ -94,8 +94,11 @@ def test_a_batch_of_new_syncs_enqueues_its_tasks_in_one_statement() -> None:
     finally:
         task_enqueued.disconnect(listen)
 
-    task_inserts = [q for q in queries if 'INSERT INTO "django_tasks_database' in q["sql"]]
+    task_inserts = [q for q in queries if "django_tasks_database_dbtaskresult" in q["sql"]]
     assert len(task_inserts) == 1
+    if connection.vendor == "postgresql":
+        # Receipts, pending rows, task rows and the wake-up: one statement.
+        assert len(queries) == 1
     # The rows are the ones the backend's own enqueue writes: ready now, runnable.
     ready = DBTaskResult.objects.ready().order_by("args_kwargs")
     assert [row.args_kwargs["args"] for row in ready] == [["account", i] for i in ids]
@@ -104,14 +107,18 @@ def test_a_batch_of_new_syncs_enqueues_its_tasks_in_one_statement() -> None:
     assert sorted(result.args[1] for result in announced) == ids
 
 
-def test_a_task_row_enqueued_in_bulk_equals_one_the_backend_writes() -> None:
+@pytest.mark.parametrize("path", ["enqueue_in_database", "record_callouts"])
+def test_a_task_row_enqueued_in_bulk_equals_one_the_backend_writes(path: str) -> None:
     from django_tasks_db.models import DBTaskResult
 
-    from billing.sync.queue import enqueue_in_database
+    from billing.sync.queue import enqueue_in_database, record_callouts
     from billing.tasks import sync_object
 
     ours, theirs = zuora_id(), zuora_id()
-    enqueue_in_database([("account", ours)])
+    if path == "record_callouts":
+        record_callouts([Callout(kind=SyncKind.ACCOUNT, zuora_id=ours)])
+    else:
+        enqueue_in_database([("account", ours)])
     sync_object.enqueue("account", theirs)
 
     def row(zuora: str) -> dict[str, Any]:
@@ -122,6 +129,90 @@ def test_a_task_row_enqueued_in_bulk_equals_one_the_backend_writes() -> None:
         return values
 
     assert row(ours) == row(theirs)
+
+
+def test_a_receipt_keeps_what_its_callout_carried() -> None:
+    from billing.sync.queue import record_callouts
+
+    contact, account = zuora_id(), zuora_id()
+    record_callouts(
+        [
+            Callout(
+                kind=SyncKind.CONTACT,
+                zuora_id=contact,
+                account_zuora_id=account,
+                zuora_request_id="r" * 64,
+                zuora_notification_id="n-1",
+                source_address="2001:db8::7",
+            ),
+            Callout(kind=SyncKind.ACCOUNT, zuora_id=account),
+        ]
+    )
+
+    receipts = CalloutReceipt.objects.order_by("id").values_list(
+        "kind",
+        "zuora_id",
+        "account_zuora_id",
+        "zuora_request_id",
+        "zuora_notification_id",
+        "source_address",
+    )
+    assert list(receipts) == [
+        ("contact", contact, account, "r" * 64, "n-1", "2001:db8::7"),
+        ("account", account, "", "", "", None),
+    ]
+    assert len({r.received_at for r in CalloutReceipt.objects.all()}) == 1
+
+
+def test_a_callout_for_an_object_already_waiting_adds_no_task() -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from billing.sync.queue import record_callouts
+
+    waiting, new = zuora_id(), zuora_id()
+    record_callouts([Callout(kind=SyncKind.ACCOUNT, zuora_id=waiting)])
+    record_callouts(
+        [
+            Callout(kind=SyncKind.ACCOUNT, zuora_id=waiting),
+            Callout(kind=SyncKind.ACCOUNT, zuora_id=new),
+            Callout(kind=SyncKind.ACCOUNT, zuora_id=new),
+        ]
+    )
+
+    tasks = sorted(row.args_kwargs["args"][1] for row in DBTaskResult.objects.all())
+    assert tasks == sorted([waiting, new])
+    generations = dict(PendingSync.objects.values_list("zuora_id", "generation"))
+    assert generations == {waiting: 2, new: 2}
+
+
+def test_recording_wakes_listening_workers_only_when_it_enqueues_a_task() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY wake-ups are PostgreSQL's")
+    import psycopg
+
+    from billing.sync.queue import WAKE_CHANNEL, record_callouts
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+        autocommit=True,
+    ) as listener:
+        listener.execute(f"LISTEN {WAKE_CHANNEL}")
+
+        def woken() -> int:
+            return len(list(listener.notifies(timeout=0.5)))
+
+        waiting = zuora_id()
+        record_callouts([Callout(kind=SyncKind.ACCOUNT, zuora_id=waiting)])
+        assert woken() == 1
+        record_callouts([Callout(kind=SyncKind.ACCOUNT, zuora_id=waiting)])
+        assert woken() == 0
+        record_callouts([Callout(kind=SyncKind.ACCOUNT, zuora_id=zuora_id()) for _ in range(3)])
+        assert woken() == 1  # one per transaction, however many tasks
 
 
 def test_callouts_waiting_behind_a_failed_write_are_written_by_the_next_writer() -> None:

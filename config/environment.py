@@ -13,6 +13,8 @@ from typing import Any
 
 import dj_database_url
 
+from config.pool import ThrottledCheck
+
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 
@@ -63,6 +65,7 @@ def parse_float(name: str, raw: str | None, *, default: float, minimum: float = 
 # How long a thread waits for a pooled connection (all in use, or the database
 # unreachable) before its request fails with a database error (a callout: 503).
 POOL_TIMEOUT_SECONDS = 5.0
+POOL_CHECK_INTERVAL_SECONDS = 1.0
 
 
 def parse_database_url(
@@ -83,12 +86,13 @@ def parse_database_url(
             )
         # Django returns a pooled connection at the end of each request (it
         # refuses persistent connections with a pool); the pool checks a
-        # connection before handing it out when health checks are on.
+        # connection before handing it out, at most once a second each.
         config["CONN_MAX_AGE"] = 0
         config.setdefault("OPTIONS", {})["pool"] = {
             "min_size": 1,
             "max_size": pool_size,
             "timeout": POOL_TIMEOUT_SECONDS,
+            "check": ThrottledCheck(POOL_CHECK_INTERVAL_SECONDS),
         }
     return config
 

@@ -11,6 +11,7 @@ from config.environment import (
     parse_database_url,
     parse_int,
 )
+from config.pool import ThrottledCheck
 
 DEFAULT = Path("/srv/app/var/db.sqlite3")
 
@@ -46,6 +47,8 @@ def test_pool_size_gives_postgresql_a_shared_pool_instead_of_persistent_connecti
     )
     assert config["OPTIONS"]["pool"]["max_size"] == 8
     assert config["OPTIONS"]["pool"]["timeout"] > 0
+    # Checked before use, but not before every request (see config.pool).
+    assert config["OPTIONS"]["pool"]["check"] == ThrottledCheck(interval=1.0)
     # Django refuses a pool beside persistent connections.
     assert config["CONN_MAX_AGE"] == 0
     assert config["CONN_HEALTH_CHECKS"] is True

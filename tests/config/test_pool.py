@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 
 from config.pool import ThrottledCheck
+from tests.conftest import database_url_for_subprocesses
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -16,15 +17,7 @@ pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)
 def pooled(on_postgresql: bool) -> Iterator[psycopg.Connection]:
     if not on_postgresql:
         pytest.skip("needs PostgreSQL")
-    settings = connection.settings_dict
-    with psycopg.connect(
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-        user=settings["USER"],
-        password=settings["PASSWORD"] or None,
-        dbname=settings["NAME"],
-        autocommit=True,
-    ) as opened:
+    with psycopg.connect(database_url_for_subprocesses(), autocommit=True) as opened:
         yield opened
 
 

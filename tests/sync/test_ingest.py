@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 from billing.models import CalloutReceipt, PendingSync, SyncKind
 from billing.sync.ingest import CalloutWriter
 from billing.sync.queue import Callout
+from tests.conftest import database_url_for_subprocesses
 from tests.factories import zuora_id
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -192,15 +193,7 @@ def test_recording_wakes_listening_workers_only_when_it_enqueues_a_task() -> Non
 
     from billing.sync.queue import WAKE_CHANNEL, record_callouts
 
-    settings = connection.settings_dict
-    with psycopg.connect(
-        host=settings["HOST"],
-        port=settings["PORT"] or 5432,
-        user=settings["USER"],
-        password=settings["PASSWORD"] or None,
-        dbname=settings["NAME"],
-        autocommit=True,
-    ) as listener:
+    with psycopg.connect(database_url_for_subprocesses(), autocommit=True) as listener:
         listener.execute(f"LISTEN {WAKE_CHANNEL}")
 
         def woken() -> int:

@@ -16,11 +16,7 @@ from django.tasks.signals import task_enqueued
 from django.utils import timezone
 
 from billing.models import CalloutReceipt, SyncKind
-from billing.sync.pending import (
-    request_parameters,
-    request_statement,
-    request_syncs,
-)
+from billing.sync.pending import request_parameters, request_statement, request_syncs
 
 
 def enqueue(*, kind: SyncKind, zuora_id: str, run_after: datetime | None = None) -> None:
@@ -72,30 +68,40 @@ def enqueue_in_database(objects: Sequence[tuple[str, str]]) -> None:
     `task_enqueued` is sent for each.
     """
     from django.utils.json import normalize_json
-    from django_tasks_db.models import DBTaskResult, get_date_max
-
-    from billing.tasks import sync_object
+    from django_tasks_db.models import DBTaskResult
 
     backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
-    backend.validate_task(sync_object)
     new_id = DBTaskResult._meta.pk.get_default
     rows = DBTaskResult.objects.bulk_create(
         [
-            DBTaskResult(
+            _sync_task_row(
+                backend.alias,
                 id=new_id(),
                 args_kwargs=normalize_json({"args": [kind, zuora_id], "kwargs": {}}),
-                priority=sync_object.priority,
-                task_path=sync_object.module_path,
-                queue_name=sync_object.queue_name,
-                # As the backend's pre_save does: no run_after is the far future.
-                run_after=sync_object.run_after or get_date_max(),
-                backend_name=backend.alias,
             )
             for kind, zuora_id in objects
         ]
     )
     for row in rows:
         task_enqueued.send(type(backend), task_result=row.task_result)
+
+
+def _sync_task_row(backend_alias: str, **fields: Any) -> Any:
+    """A sync task's row as the backend's `enqueue` builds it, before its pre_save."""
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    from billing.tasks import sync_object
+
+    task_backends[backend_alias].validate_task(sync_object)
+    return DBTaskResult(
+        priority=sync_object.priority,
+        task_path=sync_object.module_path,
+        queue_name=sync_object.queue_name,
+        # As the backend's pre_save does: no run_after is the far future.
+        run_after=sync_object.run_after or get_date_max(),
+        backend_name=backend_alias,
+        **fields,
+    )
 
 
 WAKE_CHANNEL = "zuora_sync_tasks"
@@ -219,20 +225,9 @@ def _one_statement(backend_alias: str) -> tuple[str, Any]:
     included); the values that never change are written into the statement's
     text, so that they are not quoted again for every batch.
     """
-    from django_tasks_db.models import DBTaskResult, get_date_max
+    from django_tasks_db.models import DBTaskResult
 
-    from billing.tasks import sync_object
-
-    task_backends[backend_alias].validate_task(sync_object)
-    template = DBTaskResult(
-        args_kwargs={},
-        priority=sync_object.priority,
-        task_path=sync_object.module_path,
-        queue_name=sync_object.queue_name,
-        # As the backend's pre_save does: no run_after is the far future.
-        run_after=sync_object.run_after or get_date_max(),
-        backend_name=backend_alias,
-    )
+    template = _sync_task_row(backend_alias, args_kwargs={})
     fields = [
         field
         for field in DBTaskResult._meta.concrete_fields

@@ -13,17 +13,18 @@ Zuora) and the pool discards the connection when it comes back.
 import threading
 import time
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 _last_checked: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
+@dataclass(frozen=True)
 class ThrottledCheck:
     """A `check` for psycopg_pool that runs its check at most every `interval` seconds."""
 
-    def __init__(self, interval: float = 1.0) -> None:
-        self.interval = interval
+    interval: float = 1.0
 
     def __call__(self, connection: Any) -> None:
         from psycopg_pool import ConnectionPool
@@ -36,12 +37,3 @@ class ThrottledCheck:
         ConnectionPool.check_connection(connection)
         with _lock:
             _last_checked[connection] = now
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, ThrottledCheck) and other.interval == self.interval
-
-    def __hash__(self) -> int:
-        return hash((ThrottledCheck, self.interval))
-
-    def __repr__(self) -> str:
-        return f"ThrottledCheck(interval={self.interval})"

@@ -2,7 +2,9 @@
 
 from collections.abc import Iterable
 from itertools import batched
+from typing import NamedTuple
 
+from django.contrib.auth.hashers import is_password_usable
 from django.db import connection
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Lower
@@ -60,10 +62,27 @@ def lowercase_emails(emails: Iterable[str]) -> dict[str, str]:
     return lowered
 
 
-def customers_by_lowercase_email(lowercased: Iterable[str]) -> dict[str, Customer]:
+class CustomerStanding(NamedTuple):
+    """What access and invitations depend on: who the customer is, whether they
+    confirmed their address, may sign in, and ever set a password."""
+
+    pk: int
+    email_verified: bool
+    is_active: bool
+    has_usable_password: bool
+
+
+def customers_by_lowercase_email(lowercased: Iterable[str]) -> dict[str, CustomerStanding]:
     """Customers whose LOWER(email) is one of these (see lowercase_emails), in one query."""
     wanted = set(lowercased)
     if not wanted:
         return {}
-    found = Customer.objects.annotate(email_lower=Lower("email")).filter(email_lower__in=wanted)
-    return {customer.email_lower: customer for customer in found}
+    found = (
+        Customer.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=wanted)
+        .values_list("email_lower", "pk", "email_verified_at", "is_active", "password")
+    )
+    return {
+        lower: CustomerStanding(pk, verified_at is not None, active, is_password_usable(password))
+        for lower, pk, verified_at, active, password in found
+    }

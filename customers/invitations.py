@@ -57,9 +57,9 @@ SUBJECTS = {
 }
 
 
-def purpose_for(customer: Customer) -> LinkPurpose:
+def purpose_for(*, has_usable_password: bool) -> LinkPurpose:
     """Invite who has never set a password; ask the others to confirm their address."""
-    if customer.has_usable_password():
+    if has_usable_password:
         return LinkPurpose.ADDRESS_CONFIRMATION
     return LinkPurpose.INVITATION
 

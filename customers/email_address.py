@@ -10,6 +10,7 @@ from django.db.models import QuerySet, Value
 from django.db.models.functions import Lower
 from email_validator import EmailNotValidError, validate_email
 
+from billing.sync.among import Among
 from customers.models import Customer
 
 
@@ -79,7 +80,7 @@ def customers_by_lowercase_email(lowercased: Iterable[str]) -> dict[str, Custome
         return {}
     found = (
         Customer.objects.annotate(email_lower=Lower("email"))
-        .filter(email_lower__in=wanted)
+        .filter(Among("email_lower", wanted))
         .values_list("email_lower", "pk", "email_verified_at", "is_active", "password")
     )
     return {

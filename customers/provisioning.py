@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from billing.models import BillingAccount, BillingAccountMembership, MembershipProvenance
+from billing.sync.among import Among
 from billing.sync.reconcile import sign_in_address
 from billing.sync.upsert import insert_rows, update_by_pk
 from customers.email_address import (
@@ -200,7 +201,7 @@ class _Batch:
         accounts = [
             _SoldTo(*row)
             for row in BillingAccount.objects.select_for_update(of=("self",))
-            .filter(pk__in=self.account_ids)
+            .filter(Among("pk", self.account_ids))
             .order_by("pk")
             .values_list(*SOLD_TO_COLUMNS)
         ]
@@ -307,7 +308,7 @@ class _Batch:
             (account_id, customer_id): _Membership(pk, provenance, activated_at is not None)
             for pk, account_id, customer_id, provenance, activated_at in (
                 BillingAccountMembership.objects.filter(
-                    billing_account_id__in=self.account_ids
+                    Among("billing_account", self.account_ids)
                 ).values_list(
                     "pk", "billing_account_id", "customer_id", "provenance", "activated_at"
                 )

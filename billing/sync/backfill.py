@@ -37,6 +37,7 @@ from billing.models import (
     SyncKind,
 )
 from billing.sync import queue
+from billing.sync.among import Among
 from billing.sync.reconcile import (
     ReconcileResult,
     contact_fields,
@@ -273,7 +274,7 @@ class _Pass:
         stored = {
             zuora_id: tuple(values)
             for zuora_id, *values in BillingAccountContact.objects.filter(
-                zuora_id__in=[contact.id for contact, _ in contacts],
+                Among("zuora_id", [contact.id for contact, _ in contacts]),
                 last_synced_at__gte=self.run.started_at,
             ).values_list("zuora_id", "billing_account", "zuora_updated_at", *names)
         }
@@ -374,7 +375,9 @@ def _latest(
 
 def _local_account_pks(zuora_ids: Iterable[str | None]) -> dict[str, int]:
     wanted = {zuora_id for zuora_id in zuora_ids if zuora_id}
-    return dict(BillingAccount.objects.filter(zuora_id__in=wanted).values_list("zuora_id", "pk"))
+    return dict(
+        BillingAccount.objects.filter(Among("zuora_id", wanted)).values_list("zuora_id", "pk")
+    )
 
 
 def _total_calls(client: ZuoraClient) -> int:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from billing.models import BillingAccount, BillingAccountContact, SyncKind
 from billing.signals import SoldToChange, sold_to_changed
 from billing.sync import queue
+from billing.sync.among import Among
 from billing.sync.upsert import server_cursor, update_by_pk, upsert_many_by_zuora_id
 from zuora import ZuoraAccount, ZuoraContact
 
@@ -440,7 +441,7 @@ def lock_accounts(pks: Iterable[int]) -> None:
     if ordered and connection.features.has_select_for_update:
         list(
             BillingAccount.objects.select_for_update(no_key=True)
-            .filter(pk__in=ordered)
+            .filter(Among("pk", ordered))
             .order_by("pk")
             .values_list("pk", flat=True)
         )

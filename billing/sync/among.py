@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Expression, F
 from django.db.models.sql.compiler import SQLCompiler
@@ -41,6 +42,9 @@ class Among(Expression):
     def as_sql(
         self, compiler: SQLCompiler, connection: BaseDatabaseWrapper
     ) -> tuple[str, list[Any]]:
+        if not self.values:
+            # As for an empty __in: the query matches nothing and is not run.
+            raise EmptyResultSet
         column, params = compiler.compile(self.lhs)
         target = self.lhs.output_field
         # Keys and text, most of what a sync filters on, need no preparation.

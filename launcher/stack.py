@@ -27,6 +27,9 @@ class StackConfig:
     web_threads: int | None = None
     web_pool_size: int = 8
     workers: int = 1
+    # On PostgreSQL a sync_worker's threads share a pool of this many connections:
+    # a sync holds one for its claim and its writes, not while Zuora answers.
+    worker_pool_size: int = 8
     # None: sync_worker's own default (1 s on PostgreSQL, woken by NOTIFY; 0.2 s on SQLite).
     worker_interval: float | None = None
     emulator: bool = True
@@ -126,7 +129,7 @@ class Stack:
         if config.web:
             self._start_web()
         for name in self.worker_names:
-            self.supervisor.start(name, self.worker_command(name))
+            self._start_worker(name)
         if config.sweeper:
             self.supervisor.start(
                 "sweeper",
@@ -157,7 +160,17 @@ class Stack:
 
     def restart_worker(self, name: str) -> None:
         """Start a worker again after it was killed, as a process supervisor would."""
-        self.supervisor.start(name, self.worker_command(name))
+        self._start_worker(name)
+
+    def _start_worker(self, name: str) -> None:
+        pooled = self.config.tasks_backend != "redis" and self._on_postgres()
+        environment = self._pool(self.config.worker_pool_size) if pooled else {}
+        self.supervisor.start(name, self.worker_command(name), environment=environment)
+
+    def _pool(self, size: int) -> dict[str, str]:
+        """A process's connection pool: DATABASE_POOL_SIZE when set for the stack, else `size`."""
+        chosen = self.supervisor.environment.get("DATABASE_POOL_SIZE") or str(size)
+        return {"DATABASE_POOL_SIZE": chosen}
 
     def _start_emulator(self) -> None:
         config = self.config
@@ -195,9 +208,7 @@ class Stack:
             # while its batch is written, and a larger batch per commit is
             # what lets a web process record more callouts per second.
             threads = config.web_threads or 32
-            environment["DATABASE_POOL_SIZE"] = self.supervisor.environment.get(
-                "DATABASE_POOL_SIZE"
-            ) or str(config.web_pool_size)
+            environment = self._pool(config.web_pool_size)
         static = (
             ["--static-path-route", "/static", "--static-path-mount", str(ROOT / "var" / "static")]
             if config.static_files

@@ -42,11 +42,13 @@ socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
 
 
 def database_url_for_subprocesses(*, host: str | None = None, port: int | None = None) -> str:
-    """A postgres:// URL of the database the tests use, for processes a test starts;
-    `host` and `port` reach it another way (through a proxy, say)."""
+    """The URL of the database the tests use, for processes a test starts; on
+    PostgreSQL `host` and `port` reach it another way (through a proxy, say)."""
     from django.db import connection
 
     settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
     password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
     host = host or settings["HOST"] or "127.0.0.1"
     port = port or settings["PORT"] or 5432

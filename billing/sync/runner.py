@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 
 from billing.metrics import SYNC_RUNS
 from billing.models import BillingAccount, SyncKind
@@ -81,6 +81,7 @@ def run_pending_sync_recorded(*, kind: SyncKind, zuora_id: str) -> SyncRun:
         wait = pending.seconds_until_due(kind=kind, zuora_id=zuora_id)
         if wait is None:
             return SyncRun(Outcome.SKIPPED)
+        _release_connection()
         time.sleep(wait)
         held = pending.claim(kind=kind, zuora_id=zuora_id)
     if held is None:
@@ -117,8 +118,21 @@ def run_pending_sync_recorded(*, kind: SyncKind, zuora_id: str) -> SyncRun:
     return SyncRun(outcome, held.claimed_at)
 
 
+def _release_connection() -> None:
+    """Hand a pooled connection back before waiting (for Zuora, or for a burst to settle).
+
+    With `DATABASE_POOL_SIZE` a worker's threads share fewer connections than
+    there are threads: a sync holds one for its claim and for its
+    reconciliation, not for the 200 ms or more Zuora takes to answer.
+    Without a pool the thread keeps its own.
+    """
+    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+        connection.close()
+
+
 def _reconcile(held: pending.Claim) -> Outcome:
     client = zuora_client()
+    _release_connection()
     if held.kind == SyncKind.ACCOUNT:
         try:
             account = client.get_account(held.zuora_id)
@@ -135,6 +149,7 @@ def _reconcile(held: pending.Claim) -> Outcome:
     except _AccountNotHere:
         # The account is not here yet: create it from Zuora first (fetched
         # outside the transaction, which rolled back).
+        _release_connection()
         owner = client.get_account(contact.account_id)
         return _commit(held, lambda: _store_contact(contact, owner))
 

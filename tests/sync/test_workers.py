@@ -16,6 +16,7 @@ from django.db import connection, connections, transaction
 from billing.models import BillingAccount, PendingSync, SyncKind, SyncState
 from billing.sync import queue
 from billing.sync.runner import Outcome, run_pending_sync
+from tests.conftest import database_url_for_subprocesses
 from tests.sync.conftest import differences, new_account
 from zuora_emulator.testing import EmulatorHandle, wait_until
 
@@ -26,23 +27,11 @@ ACCOUNT = SyncKind.ACCOUNT
 FETCH_ACCOUNT = "GET /object-query/accounts/{key}"
 
 
-def database_url() -> str:
-    """The URL of the test database this test run uses, for worker processes."""
-    config = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{config['NAME']}"
-    password = f":{config['PASSWORD']}" if config.get("PASSWORD") else ""
-    return (
-        f"postgres://{config['USER']}{password}@{config['HOST'] or '127.0.0.1'}:"
-        f"{config['PORT'] or 5432}/{config['NAME']}"
-    )
-
-
 def start_worker(zuora: EmulatorHandle, *extra: str, lease: float = 1.0) -> subprocess.Popen:
     environment = {
         **os.environ,
         "DEBUG": "1",
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": database_url_for_subprocesses(),
         "ZUORA_BASE_URL": zuora.base_url,
         "ZUORA_CLIENT_ID": zuora.client_id,
         "ZUORA_CLIENT_SECRET": zuora.client_secret,
@@ -177,12 +166,15 @@ def test_a_burst_of_callouts_costs_one_fetch_even_with_an_idle_worker(
     assert zuora.request_count(FETCH_ACCOUNT) == 1
 
 
-def start_sync_worker(zuora: EmulatorHandle, *extra: str) -> subprocess.Popen:
+def start_sync_worker(
+    zuora: EmulatorHandle, *extra: str, environment: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Our concurrent worker (`manage.py sync_worker`) on the test database."""
     environment = {
         **os.environ,
+        **(environment or {}),
         "DEBUG": "1",
-        "DATABASE_URL": database_url(),
+        "DATABASE_URL": database_url_for_subprocesses(),
         "ZUORA_BASE_URL": zuora.base_url,
         "ZUORA_CLIENT_ID": zuora.client_id,
         "ZUORA_CLIENT_SECRET": zuora.client_secret,
@@ -215,6 +207,42 @@ def test_sync_worker_runs_several_syncs_at_once(zuora: EmulatorHandle) -> None:
             60,
             "two syncs running at once",
         )
+        wait_until(lambda: not PendingSync.objects.exists(), 120, "every sync to finish")
+    finally:
+        stop(worker)
+    assert worker.returncode == 0
+    assert BillingAccount.objects.count() == 6
+
+
+def other_connections() -> int:
+    """Connections to the test database other than this test's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_pooled_sync_threads_share_connections_while_they_wait_for_zuora(
+    zuora: EmulatorHandle,
+) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("the connection pool is PostgreSQL's")
+    remotes = [new_account(zuora, name=f"Account {n}") for n in range(6)]
+    zuora.set_faults(latency=1.0, paths=["/object-query"])
+    for remote in remotes:
+        request_committed(ACCOUNT, remote.id)
+    worker = start_sync_worker(zuora, "--threads", "6", environment={"DATABASE_POOL_SIZE": "2"})
+    try:
+        wait_until(
+            lambda: PendingSync.objects.filter(state=SyncState.RUNNING).count() >= 4,
+            60,
+            "four syncs waiting for Zuora at once",
+        )
+        # Six threads, but a sync gives its connection back while Zuora answers:
+        # the pool's two and the wake-up listener's one.
+        assert other_connections() <= 3
         wait_until(lambda: not PendingSync.objects.exists(), 120, "every sync to finish")
     finally:
         stop(worker)

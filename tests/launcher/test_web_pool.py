@@ -12,8 +12,8 @@ import pytest
 from django.db import connection
 
 from billing.models import CalloutReceipt
-from launcher.stack import Stack, StackConfig, pick_ports
-from tests.conftest import database_url_for_subprocesses
+from launcher.stack import Stack
+from tests.launcher.conftest import running_stack
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -25,25 +25,8 @@ CALLOUTS = 96
 def stack(on_postgresql: bool, tmp_path: Path) -> Iterator[Stack]:
     if not on_postgresql:
         pytest.skip("needs PostgreSQL")
-    config = pick_ports(
-        StackConfig(
-            var_dir=tmp_path,
-            database_url=database_url_for_subprocesses(),
-            emulator=False,
-            web_workers=1,
-            web_pool_size=POOL_SIZE,
-            workers=0,
-            sweeper=False,
-            reconciler=False,
-            static_files=False,
-        )
-    )
-    stack = Stack(config)
-    try:
-        stack.start(backfill=False)
+    with running_stack(tmp_path, web_workers=1, web_pool_size=POOL_SIZE, workers=0) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def connections_to_the_database() -> set[int]:

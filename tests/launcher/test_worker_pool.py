@@ -5,33 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from launcher.stack import Stack, StackConfig, pick_ports
-from tests.conftest import database_url_for_subprocesses
+from launcher.stack import Stack
+from tests.launcher.conftest import running_stack
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    config = pick_ports(
-        StackConfig(
-            var_dir=tmp_path,
-            database_url=database_url_for_subprocesses(),
-            emulator=False,
-            web=False,
-            workers=1,
-            worker_pool_size=3,
-            sweeper=False,
-            reconciler=False,
-            static_files=False,
-        )
-    )
-    stack = Stack(config)
-    try:
-        stack.start(backfill=False)
+    with running_stack(tmp_path, web=False, workers=1, worker_pool_size=3) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def environment_of(stack: Stack, name: str) -> dict[str, str]:

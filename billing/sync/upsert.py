@@ -41,17 +41,17 @@ def upsert_many_by_zuora_id(
         return {}
     # One statement may not touch a row twice: the last value of an id wins.
     by_id = {row["zuora_id"]: row for row in rows}
-    plan = _upsert_plan(model, tuple(rows[0]), connection.vendor)
-    default_values = [field.get_default() for field in plan.defaults]
-    prepared = _prepared(
-        plan.fields,
-        ([row[name] for name in plan.names] + default_values for row in by_id.values()),
+    names = tuple(rows[0])
+    plan = _upsert_plan(model, names, connection.vendor)
+    fields = plan.rows.fields
+    prepared = _with_defaults(
+        model, plan.rows, [[row[name] for name in names] for row in by_id.values()]
     )
     written: dict[str, Upserted] = {}
     with server_cursor() as cursor:
-        for chunk in batched(prepared, _rows_per_statement(len(prepared), len(plan.fields))):
-            source, params = _rows_source(plan.fields, chunk)
-            cursor.execute(f"{plan.insert} {source} {plan.on_conflict}", params)
+        for chunk in batched(prepared, _rows_per_statement(len(prepared), len(fields))):
+            source, params = _rows_source(fields, chunk)
+            cursor.execute(f"{plan.rows.insert} {source} {plan.on_conflict}", params)
             written |= {zuora: Upserted(pk=pk, written=True) for pk, zuora in cursor.fetchall()}
     kept = [zuora for zuora in by_id if zuora not in written]
     if kept:
@@ -64,11 +64,8 @@ def upsert_many_by_zuora_id(
 
 @dataclass(frozen=True)
 class _UpsertPlan:
-    names: tuple[str, ...]  # the rows' keys, in the order of `fields`
-    fields: tuple[models.Field, ...]  # those fields, then the defaulted ones
-    defaults: tuple[models.Field, ...]
-    insert: str  # the statement before its row source,
-    on_conflict: str  # and after it
+    rows: "_InsertPlan"  # the insert of the rows,
+    on_conflict: str  # and what follows their row source
 
 
 @functools.cache
@@ -81,19 +78,8 @@ def _upsert_plan(model: type[models.Model], names: tuple[str, ...], vendor: str)
     opts = model._meta
     quote = connection.ops.quote_name
     table = quote(opts.db_table)
-    updated = [opts.get_field(name) for name in names]
-    # A new row also gets the model's defaults for the fields the sync does
-    # not own (the ORM applies those, not the database).
-    defaults = tuple(
-        field for field in opts.concrete_fields if field.name not in names and not field.primary_key
-    )
-    fields = (*updated, *defaults)
-    columns = ", ".join(quote(field.column) for field in fields)
-    updates = ", ".join(
-        f"{quote(field.column)} = excluded.{quote(field.column)}"
-        for field in updated
-        if field.name not in INSERT_ONLY
-    )
+    updated = [quote(opts.get_field(name).column) for name in names if name not in INSERT_ONLY]
+    updates = ", ".join(f"{column} = excluded.{column}" for column in updated)
     guard = quote(opts.get_field("zuora_updated_at").column)
     zuora_id = quote(opts.get_field("zuora_id").column)
     # Identifiers come from the model and values are parameters.
@@ -105,13 +91,7 @@ def _upsert_plan(model: type[models.Model], names: tuple[str, ...], vendor: str)
             f"RETURNING {quote(opts.pk.column)}, {zuora_id}",
         ]
     )
-    return _UpsertPlan(
-        names=names,
-        fields=fields,
-        defaults=defaults,
-        insert=f"INSERT INTO {table} ({columns})",
-        on_conflict=on_conflict,
-    )
+    return _UpsertPlan(rows=_insert_plan(model, names, vendor), on_conflict=on_conflict)
 
 
 def insert_rows(
@@ -134,14 +114,8 @@ def insert_rows(
         objects = [model(**dict(zip(names, row, strict=True))) for row in rows]
         model._default_manager.bulk_create(objects)
         return [instance.pk for instance in objects]
-    plan = _insert_plan(model, tuple(names))
-    # pre_save on a fresh instance gives each default as a save would.
-    blank = model()
-    [defaults] = _prepared(
-        plan.defaults, [[field.pre_save(blank, add=True) for field in plan.defaults]]
-    )
-    prepared = [[*row, *defaults] for row in _prepared(plan.fields[: len(names)], map(list, rows))]
-    source, params = _rows_source(plan.fields, prepared)
+    plan = _insert_plan(model, tuple(names), connection.vendor)
+    source, params = _rows_source(plan.fields, _with_defaults(model, plan, map(list, rows)))
     with server_cursor() as cursor:
         cursor.execute(f"{plan.insert} {source} {plan.returning}", params)
         # Rows come back in the order of the arrays, as bulk_create relies on too.
@@ -152,12 +126,15 @@ def insert_rows(
 class _InsertPlan:
     fields: tuple[models.Field, ...]  # those named, then the defaulted ones
     defaults: tuple[models.Field, ...]
+    stamped: bool  # a defaulted field takes the time (auto_now, auto_now_add)
     insert: str  # the statement before its row source,
     returning: str  # and after it
 
 
 @functools.cache
-def _insert_plan(model: type[models.Model], names: tuple[str, ...]) -> _InsertPlan:
+def _insert_plan(model: type[models.Model], names: tuple[str, ...], vendor: str) -> _InsertPlan:
+    """An INSERT of rows with these fields; every other field but the key gets its
+    default (the ORM applies those, not the database)."""
     opts = model._meta
     named = [opts.get_field(name) for name in names]
     defaults = tuple(
@@ -171,10 +148,34 @@ def _insert_plan(model: type[models.Model], names: tuple[str, ...]) -> _InsertPl
     return _InsertPlan(
         fields=fields,
         defaults=defaults,
+        stamped=any(
+            getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            for field in defaults
+        ),
         insert=f"INSERT INTO {quote(opts.db_table)} "
         f"({', '.join(quote(field.column) for field in fields)})",
         returning=f"RETURNING {quote(opts.pk.column)}",
     )
+
+
+def _with_defaults(
+    model: type[models.Model], plan: _InsertPlan, rows: Iterable[list[Any]]
+) -> list[list[Any]]:
+    """Rows of the named fields' values, prepared and followed by the defaulted fields'.
+
+    The defaults are computed and prepared once for all the rows, as a save
+    would give them: pre_save on a fresh instance when a field takes the time
+    (`auto_now_add`), else each field's default (building an instance cost an
+    account sync's two upserts 2 % of its instructions).
+    """
+    if plan.stamped:
+        blank = model()
+        values = [field.pre_save(blank, add=True) for field in plan.defaults]
+    else:
+        values = [field.get_default() for field in plan.defaults]
+    [defaults] = _prepared(plan.defaults, [values])
+    named = plan.fields[: len(plan.fields) - len(plan.defaults)]
+    return [[*values, *defaults] for values in _prepared(named, rows)]
 
 
 def _prepared(fields: Sequence[models.Field], rows: Iterable[list[Any]]) -> list[list[Any]]:

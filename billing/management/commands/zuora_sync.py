@@ -20,6 +20,7 @@ from billing.sync import backfill
 from billing.sync.check import differences_from_zuora
 from billing.sync.runs import PassInProgress
 from billing.sync.zuora_access import zuora_client
+from config.heap import settle_start_up_objects
 from zuora import ZuoraError
 from zuora.query import MAX_PAGE_SIZE
 
@@ -106,6 +107,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        settle_start_up_objects()
         self.page_size = options["page_size"]
         self.write_batch = options["write_batch"]
         if options["check"]:

@@ -98,3 +98,12 @@ def test_django_still_logs_client_errors_elsewhere(client: Client, json_lines) -
     assert any(
         line["logger"] == "django.request" and line["level"] == "warning" for line in json_lines()
     )
+
+
+def test_task_lifecycle_lines_are_left_out_but_failures_are_kept() -> None:
+    from django.tasks.signals import logger as tasks_logger
+
+    # As Django configured logging from the settings at start-up.
+    assert not tasks_logger.isEnabledFor(logging.INFO)
+    assert tasks_logger.isEnabledFor(logging.ERROR)
+    assert logging.getLogger("billing.sync.runner").isEnabledFor(logging.INFO)

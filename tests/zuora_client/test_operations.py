@@ -1,8 +1,14 @@
 """The client's operations against the emulator: what the sync reads, and 404s."""
 
+import httpx
 import pytest
 
-from tests.zuora_client.emulated_zuora import ACCOUNT_ROUTE, CONTACT_ROUTE, create_account
+from tests.zuora_client.emulated_zuora import (
+    ACCOUNT_ROUTE,
+    CONTACT_ROUTE,
+    RecordingTransport,
+    create_account,
+)
 from zuora import ZuoraNotFound
 
 MISSING_ID = "0" * 32
@@ -122,3 +128,24 @@ def test_not_found_is_recognised_in_the_pre_2024_shape_too(emulator, make_client
 
     with pytest.raises(ZuoraNotFound):
         client.get_account(MISSING_ID)
+
+
+class CookieSettingTransport(RecordingTransport):
+    """The emulator's answers with a cookie added, as a load balancer in front of Zuora sets."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        response.headers["Set-Cookie"] = "ZSession=abc123; Path=/"
+        return response
+
+
+def test_cookies_a_response_sets_are_not_sent_back(emulator, make_client):
+    created = create_account(emulator, 9)
+    recorder = CookieSettingTransport()
+    client = make_client(transport=recorder)
+
+    client.get_account(created.id)
+    client.get_account(created.id)
+
+    assert len(recorder.sent) == 3  # the token, then two reads
+    assert all("cookie" not in sent.headers for sent in recorder.sent)

@@ -6,7 +6,7 @@ allocations and every hundredth one walks the whole heap, including the
 hundreds of thousands of objects Django and the libraries created at start-up
 and keep until exit. `gc.freeze()` sets those aside for good, and higher
 thresholds collect the young objects less often: a full import of 10,000
-accounts spends about 5 % less CPU (docs/performance.md). Reference counting
+accounts spends about 9 % less CPU (docs/performance.md). Reference counting
 still frees almost everything at once; only cycles wait a little longer.
 """
 

@@ -107,7 +107,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        settle_start_up_objects()
+        settle_start_up_objects(collect_less_often=True)
         self.page_size = options["page_size"]
         self.write_batch = options["write_batch"]
         if options["check"]:

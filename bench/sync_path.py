@@ -26,17 +26,13 @@ def main(kind: str, count: int) -> None:
 
     from billing.models import BillingAccount, BillingAccountContact, SyncKind
     from billing.sync import queue
-    from billing.worker import ConcurrentWorker
-    from config.heap import settle_start_up_objects
+    from billing.worker import ConcurrentWorker, settle_worker_heap
 
     model = BillingAccount if kind == SyncKind.ACCOUNT else BillingAccountContact
     stored = list(model.objects.order_by("zuora_id").values_list("zuora_id", flat=True))
     if len(stored) < count + WARM_UP_SYNCS:
         raise SystemExit(f"{len(stored)} {kind} objects stored; {count + WARM_UP_SYNCS} needed")
-    import billing.tasks  # noqa: F401 (as sync_worker does before it settles the heap)
-    import customers.tasks  # noqa: F401
-
-    settle_start_up_objects()
+    settle_worker_heap()  # as sync_worker does
     worker = ConcurrentWorker(threads=1, interval=1.0, worker_id="sync-path")
 
     def run(task: DBTaskResult) -> None:

@@ -29,6 +29,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception, retry
 
 from billing.sync.queue import WAKE_CHANNEL
+from config.heap import settle_start_up_objects
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,15 @@ class WakeListener:
                     extra={"error": type(error).__name__},
                 )
                 self.stopped.wait(5.0)
+
+
+def settle_worker_heap() -> None:
+    """Import what the tasks run, then set start-up's objects aside (`config.heap`):
+    once, before a worker process runs its first task."""
+    import billing.tasks  # noqa: F401 (here, not above: it loads the whole sync)
+    import customers.tasks  # noqa: F401
+
+    settle_start_up_objects()
 
 
 class ConcurrentWorker:

@@ -15,11 +15,7 @@ from django.db import Error as DatabaseFailure
 from django.db import connection, connections
 from django.utils.crypto import get_random_string
 
-# What the tasks run, imported before start-up's objects are set aside.
-import billing.tasks  # noqa: F401
-import customers.tasks  # noqa: F401
-from billing.worker import ConcurrentWorker
-from config.heap import settle_start_up_objects
+from billing.worker import ConcurrentWorker, settle_worker_heap
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +64,7 @@ class Command(BaseCommand):
         interval = options["interval"]
         if interval is None:
             interval = 1.0 if connection.vendor == "postgresql" else 0.2
-        settle_start_up_objects()
+        settle_worker_heap()
         worker = ConcurrentWorker(
             threads=options["threads"] or settings.SYNC_WORKER_THREADS,
             interval=interval,

@@ -27,17 +27,22 @@ ACCOUNT = SyncKind.ACCOUNT
 FETCH_ACCOUNT = "GET /object-query/accounts/{key}"
 
 
-def start_worker(zuora: EmulatorHandle, *extra: str, lease: float = 1.0) -> subprocess.Popen:
-    environment = {
+def worker_environment(zuora: EmulatorHandle, **more: str) -> dict[str, str]:
+    """A worker process's environment: the test database and the emulated tenant."""
+    return {
         **os.environ,
+        **more,
         "DEBUG": "1",
         "DATABASE_URL": database_url_for_subprocesses(),
         "ZUORA_BASE_URL": zuora.base_url,
         "ZUORA_CLIENT_ID": zuora.client_id,
         "ZUORA_CLIENT_SECRET": zuora.client_secret,
-        "SYNC_LEASE_SECONDS": str(lease),
         "LOG_LEVEL": "WARNING",
     }
+
+
+def start_worker(zuora: EmulatorHandle, *extra: str, lease: float = 1.0) -> subprocess.Popen:
+    environment = worker_environment(zuora, SYNC_LEASE_SECONDS=str(lease))
     return subprocess.Popen(  # noqa: S603 (our own interpreter and manage.py)
         [
             sys.executable,
@@ -170,18 +175,10 @@ def start_sync_worker(
     zuora: EmulatorHandle, *extra: str, environment: dict[str, str] | None = None
 ) -> subprocess.Popen:
     """Our concurrent worker (`manage.py sync_worker`) on the test database."""
-    environment = {
-        **os.environ,
-        **(environment or {}),
-        "DEBUG": "1",
-        "DATABASE_URL": database_url_for_subprocesses(),
-        "ZUORA_BASE_URL": zuora.base_url,
-        "ZUORA_CLIENT_ID": zuora.client_id,
-        "ZUORA_CLIENT_SECRET": zuora.client_secret,
-        "LOG_LEVEL": "WARNING",
-    }
     return subprocess.Popen(  # noqa: S603 (our own interpreter and manage.py)
-        [sys.executable, "manage.py", "sync_worker", *extra], cwd=ROOT, env=environment
+        [sys.executable, "manage.py", "sync_worker", *extra],
+        cwd=ROOT,
+        env=worker_environment(zuora, **(environment or {})),
     )
 
 

@@ -23,7 +23,7 @@ def start(
 ) -> Stack:
     """The emulator plus the processes a section measures; the sweeper and the
     reconciler run beside workers, as in `make run`."""
-    options: dict[str, Any] = {}
+    options: dict[str, Any] = {"callout_preemptive": sizes.callout_preemptive}
     if sizes.worker_interval is not None:
         options["worker_interval"] = sizes.worker_interval
     config = pick_ports(

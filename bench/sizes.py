@@ -48,6 +48,9 @@ class Sizes:
     idle_seconds: float = 10.0
     scale: tuple[int, ...] = (1, 2, 4)
     worker_interval: float | None = None  # None: the launcher's default
+    # The emulator's callouts send their credentials at once (docs/zuora_callouts.md);
+    # off, each is first answered 401, as with Zuora's default.
+    callout_preemptive: bool = True
     instruction_syncs: int = 100  # syncs of each kind counted by callgrind
     # Which to run, comma-separated; "instructions" (callgrind) only when asked for.
     sections: str = "ingest,freshness,import,scale"
@@ -78,7 +81,7 @@ def _parse(name: str, raw: str, default: object) -> object:
         if isinstance(default, tuple):
             return tuple(int(part) for part in raw.split(",") if part.strip())
         if isinstance(default, bool):
-            return raw.lower() in {"1", "true", "yes", "on"}
+            return _switch(raw)
         if isinstance(default, int):
             return int(raw)
         if isinstance(default, float) or default is None:
@@ -86,3 +89,12 @@ def _parse(name: str, raw: str, default: object) -> object:
     except ValueError as error:
         raise ValueError(f"BENCH_{name.upper()}: {error}") from None
     return raw
+
+
+def _switch(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected 1/0, true/false, yes/no or on/off; got {raw!r}")

@@ -27,6 +27,14 @@ def test_unknown_database_or_section_is_refused():
         Sizes.from_environment({"BENCH_SECTIONS": "ingest,warp"})
 
 
+def test_a_switch_is_read_as_a_switch_or_refused():
+    assert Sizes().callout_preemptive is True
+    assert Sizes.from_environment({"BENCH_CALLOUT_PREEMPTIVE": "0"}).callout_preemptive is False
+    assert Sizes.from_environment({"BENCH_CALLOUT_PREEMPTIVE": "On"}).callout_preemptive is True
+    with pytest.raises(ValueError, match="BENCH_CALLOUT_PREEMPTIVE"):
+        Sizes.from_environment({"BENCH_CALLOUT_PREEMPTIVE": "maybe"})
+
+
 def test_a_figure_without_value_is_missing_unless_not_applicable():
     report = Report(settings={})
     report.add(Figure("a", "measured", "ms", 12.0))

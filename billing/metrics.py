@@ -28,6 +28,12 @@ SYNC_RUNS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
 )
 
+CONTACT_SYNCS_COVERED = Counter(
+    "zuora_sync_contact_syncs_covered",
+    "Contact syncs completed by their account's sync, which fetched them as its "
+    "Bill-To or Sold-To after they were requested.",
+)
+
 
 class QueueCollector(Collector):
     """Pending, running and dead syncs and the oldest pending age, read at scrape time."""

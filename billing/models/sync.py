@@ -85,6 +85,21 @@ class PendingSync(models.Model):
     )
     replayed_at = models.DateTimeField(null=True, blank=True)
     replayed_by = models.CharField(max_length=150, blank=True)
+    # A contact whose callout named its account can be covered by that
+    # account's sync, which fetches the Bill-To and Sold-To with the account.
+    account_zuora_id = models.CharField(
+        "account's Zuora id",
+        max_length=32,
+        blank=True,
+        help_text="A contact's account, as its latest callout that named one sent it.",
+    )
+    cover_token = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="The claim of the account sync whose fetch came after this contact's "
+        "requests up to cover_generation.",
+    )
+    cover_generation = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["next_attempt_at"]
@@ -94,6 +109,11 @@ class PendingSync(models.Model):
         indexes = [
             models.Index(fields=["state", "next_attempt_at"], name="pending_sync_due"),
             models.Index(fields=["state", "lease_expires_at"], name="pending_sync_lease"),
+            models.Index(
+                fields=["account_zuora_id"],
+                condition=~models.Q(account_zuora_id=""),
+                name="pending_sync_account",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -11,13 +11,14 @@ import json
 import random
 import secrets
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from billing.models import PendingSync, SyncKind, SyncState
@@ -55,24 +56,27 @@ def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) 
 
 
 def request_syncs(
-    requests: Sequence[tuple[SyncKind, str]], *, now: datetime | None = None
+    requests: Sequence[tuple[SyncKind, str]],
+    *,
+    now: datetime | None = None,
+    accounts: Mapping[str, str] | None = None,
 ) -> set[tuple[str, str]]:
     """`request_sync` for many objects in one statement; returns those starting a new wait.
 
     An object named n times counts as n requests (its generation moves by n).
-    Rows are written (and locked) in key order, so that two such statements
-    running at once, such as two web processes committing their callouts,
-    wait for each other instead of deadlocking.
+    `accounts` gives the account of a contact (by the contact's Zuora id)
+    when its callout named one. Rows are written (and locked) in key order,
+    so that two such statements running at once, such as two web processes
+    committing their callouts, wait for each other instead of deadlocking.
     """
     if not requests:
         return set()
     now = now or timezone.now()
-    counts = Counter((str(kind), zuora_id) for kind, zuora_id in requests)
     with connection.cursor() as cursor:
         cursor.execute(
             request_statement(connection.vendor),
             request_parameters(now)
-            | {"requested": json.dumps([[*key, n] for key, n in counts.items()])},
+            | {"requested": json.dumps(requested_rows(requests, accounts or {}))},
         )
         returned = cursor.fetchall()
     return {
@@ -82,16 +86,29 @@ def request_syncs(
     }
 
 
+def requested_rows(
+    requests: Sequence[tuple[SyncKind, str]], accounts: Mapping[str, str]
+) -> list[list[object]]:
+    """The `requested` rows of `request_statement`: `[kind, zuora_id, requests,
+    account_zuora_id]`, one per object."""
+    counts = Counter((str(kind), zuora_id) for kind, zuora_id in requests)
+    return [
+        [kind, zuora_id, n, accounts.get(zuora_id, "") if kind == SyncKind.CONTACT else ""]
+        for (kind, zuora_id), n in counts.items()
+    ]
+
+
 # The objects requested, as one parameter whatever their number (JSON: encoded
 # in C, and quoted once), so that the statement's text never changes.
 _REQUESTED_ROWS = {
     "postgresql": (
-        "SELECT r ->> 0 AS kind, r ->> 1 AS zuora_id, (r ->> 2)::int AS requests"
-        " FROM json_array_elements(%(requested)s::json) AS r"
+        "SELECT r ->> 0 AS kind, r ->> 1 AS zuora_id, (r ->> 2)::int AS requests,"
+        " r ->> 3 AS account_zuora_id FROM json_array_elements(%(requested)s::json) AS r"
     ),
     "sqlite": (
         "SELECT json_extract(value, '$[0]') AS kind, json_extract(value, '$[1]') AS zuora_id,"
-        " json_extract(value, '$[2]') AS requests FROM json_each(%(requested)s)"
+        " json_extract(value, '$[2]') AS requests,"
+        " json_extract(value, '$[3]') AS account_zuora_id FROM json_each(%(requested)s)"
     ),
 }
 
@@ -101,23 +118,27 @@ def request_statement(vendor: str) -> str:
     """The upsert of `request_syncs`, with named parameters (`request_parameters`).
 
     Its rows come from the parameter `requested`, a JSON array of `[kind,
-    zuora_id, requests]` (further items are left alone); it returns `kind`, `zuora_id` and
-    `requested_since` of each object, which equals `now` when its wait starts.
+    zuora_id, requests, account_zuora_id]` (`requested_rows`; further items
+    are left alone); it returns `kind`, `zuora_id` and `requested_since` of
+    each object, which equals `now` when its wait starts. A contact keeps the
+    account it was last named with.
     """
     table = _TABLE
     return f"""
         INSERT INTO {table} (
             kind, zuora_id, state, generation, requested_since, last_requested_at,
             next_attempt_at, settle_until, attempts, claim_token, last_error,
-            replay_reason, replayed_by
+            replay_reason, replayed_by, account_zuora_id, cover_token
         )
         SELECT kind, zuora_id, %(pending)s, requests, %(now)s, %(now)s, %(settled)s,
-            %(settle_until)s, 0, '', '', '', ''
+            %(settle_until)s, 0, '', '', '', '', COALESCE(account_zuora_id, ''), ''
         FROM ({_REQUESTED_ROWS[vendor]}) AS requested
         WHERE true
         ORDER BY kind, zuora_id
         ON CONFLICT (kind, zuora_id) DO UPDATE SET
             generation = {table}.generation + excluded.generation,
+            account_zuora_id = CASE WHEN excluded.account_zuora_id <> ''
+                THEN excluded.account_zuora_id ELSE {table}.account_zuora_id END,
             last_requested_at = excluded.last_requested_at,
             requested_since = CASE WHEN {table}.state = %(dead)s
                 THEN excluded.requested_since ELSE {table}.requested_since END,
@@ -156,29 +177,66 @@ def _as_aware(value: datetime | str) -> datetime:
     return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value
 
 
+# How often a contact waiting for its account's sync looks again.
+ACCOUNT_POLL_SECONDS = 0.05
+
+
 def seconds_until_due(
-    *, kind: SyncKind, zuora_id: str, now: datetime | None = None
+    *,
+    kind: SyncKind,
+    zuora_id: str,
+    now: datetime | None = None,
+    wait_for_account: bool = True,
 ) -> float | None:
     """How long a pending sync still settles, if it is due within the settle bound.
 
     0 when it is already due (it became due since the caller's claim failed):
     the caller claims again at once. None when it is not pending, or waits
-    longer (a backed-off retry, which has its own task).
+    longer (a backed-off retry, which has its own task). A contact waiting
+    for its account's sync (see `claim`) looks again after
+    `ACCOUNT_POLL_SECONDS`.
     """
     now = now or timezone.now()
-    due = (
-        PendingSync.objects.filter(kind=kind, zuora_id=zuora_id, state=SyncState.PENDING)
-        .values_list("next_attempt_at", flat=True)
-        .first()
-    )
+    rows = PendingSync.objects.filter(kind=kind, zuora_id=zuora_id, state=SyncState.PENDING)
+    if kind == SyncKind.CONTACT and wait_for_account:
+        found = (
+            rows.annotate(waits=Exists(_account_syncs_ahead(OuterRef("account_zuora_id"))))
+            .values_list("next_attempt_at", "waits")
+            .first()
+        )
+        due, waits = found if found else (None, False)
+    else:
+        due, waits = rows.values_list("next_attempt_at", flat=True).first(), False
     if due is None:
         return None
     wait = max(0.0, (due - now).total_seconds())
+    if waits:
+        wait = max(wait, ACCOUNT_POLL_SECONDS)
     return wait if wait <= settings.SYNC_SETTLE_MAX_SECONDS else None
 
 
-def claim(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> Claim | None:
+def _account_syncs_ahead(account_zuora_id: object) -> QuerySet[PendingSync]:
+    """The sync of this account if a contact should wait for it: running, or
+    waiting for its first attempt (not a retry after a failure)."""
+    return PendingSync.objects.filter(kind=SyncKind.ACCOUNT, zuora_id=account_zuora_id).filter(
+        Q(state=SyncState.RUNNING) | Q(state=SyncState.PENDING, attempts=0)
+    )
+
+
+def claim(
+    *,
+    kind: SyncKind,
+    zuora_id: str,
+    now: datetime | None = None,
+    wait_for_account: bool = True,
+) -> Claim | None:
     """Take a due pending sync for this worker, or None if it is not ours to run.
+
+    A contact whose callout named its account is not taken while that
+    account's sync runs or waits for its first attempt (`wait_for_account`):
+    that sync fetches the Bill-To and Sold-To with the account, and covers
+    their pending syncs (`cover_contacts`, `finish_covered`), as when both
+    were just created.
 
     One `UPDATE … RETURNING` (every sync starts with it: the ORM's update and
     a query for the row's id and attempts were two statements).
@@ -198,6 +256,7 @@ def claim(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> Clai
         UPDATE {_TABLE} SET state = %s, claim_token = %s, claimed_generation = generation,
             claimed_at = %s, lease_expires_at = %s, attempts = attempts + 1
         WHERE kind = %s AND zuora_id = %s AND state = %s AND next_attempt_at <= %s
+        {_NO_ACCOUNT_SYNC_AHEAD if kind == SyncKind.CONTACT and wait_for_account else ""}
         RETURNING id, attempts
     """  # noqa: S608 (table name from the model; values are parameters)
     lease_expires = now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
@@ -217,6 +276,49 @@ def claim(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> Clai
         attempt=attempts,
         claimed_at=given or timezone.now(),
     )
+
+
+# `_account_syncs_ahead` inside `claim`'s statement (constants: the text never changes).
+_NO_ACCOUNT_SYNC_AHEAD = f"""
+    AND NOT EXISTS (
+        SELECT 1 FROM {_TABLE} AS account WHERE account.kind = '{SyncKind.ACCOUNT.value}'
+        AND account.zuora_id = {_TABLE}.account_zuora_id
+        AND (account.state = '{SyncState.RUNNING.value}'
+            OR (account.state = '{SyncState.PENDING.value}' AND account.attempts = 0))
+    )
+"""  # noqa: S608 (names and constants from the models)
+
+
+def cover_contacts(held: Claim) -> None:
+    """Before an account's fetch: its contacts' pending syncs, as requested so far,
+    may be covered by it (`finish_covered`).
+
+    Only contacts whose callouts named the account are found here. Their
+    requests up to now came before the fetch, so the fetch sees what they
+    announced.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_TABLE} SET cover_token = %s, cover_generation = generation "  # noqa: S608
+            "WHERE account_zuora_id = %s AND account_zuora_id <> '' AND kind = %s AND state = %s",
+            [held.token, held.zuora_id, SyncKind.CONTACT.value, SyncState.PENDING.value],
+        )
+
+
+def finish_covered(held: Claim, contact_ids: Sequence[str]) -> int:
+    """Inside the transaction that stored an account with these contacts (its Bill-To
+    and Sold-To, fetched with it): their pending syncs that nothing was requested
+    for since `cover_contacts` are done. Returns how many."""
+    if not contact_ids:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {_TABLE} WHERE kind = %s AND zuora_id IN "  # noqa: S608
+            f"({', '.join(['%s'] * len(contact_ids))}) AND state = %s "
+            "AND cover_token = %s AND generation = cover_generation",
+            [SyncKind.CONTACT.value, *contact_ids, SyncState.PENDING.value, held.token],
+        )
+        return cursor.rowcount
 
 
 def finish(held: Claim, *, now: datetime | None = None) -> bool:

@@ -1,7 +1,6 @@
 """Putting Zuora objects on the sync queue: from callouts, passes and operators."""
 
 import json
-from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from copy import copy
@@ -16,7 +15,12 @@ from django.tasks.signals import task_enqueued
 from django.utils import timezone
 
 from billing.models import CalloutReceipt, SyncKind
-from billing.sync.pending import request_parameters, request_statement, request_syncs
+from billing.sync.pending import (
+    request_parameters,
+    request_statement,
+    request_syncs,
+    requested_rows,
+)
 
 
 def enqueue(*, kind: SyncKind, zuora_id: str, run_after: datetime | None = None) -> None:
@@ -165,7 +169,22 @@ def record_callouts(callouts: Sequence[Callout]) -> None:
                 for callout in callouts
             ]
         )
-        _enqueue(request_syncs([(c.kind, c.zuora_id) for c in callouts], now=now))
+        _enqueue(
+            request_syncs(
+                [(c.kind, c.zuora_id) for c in callouts],
+                now=now,
+                accounts=contact_accounts(callouts),
+            )
+        )
+
+
+def contact_accounts(callouts: Sequence[Callout]) -> dict[str, str]:
+    """The account each contact callout named (the latest, when several did)."""
+    return {
+        callout.zuora_id: callout.account_zuora_id
+        for callout in callouts
+        if callout.kind == SyncKind.CONTACT and callout.account_zuora_id
+    }
 
 
 def _record_in_one_statement(callouts: Sequence[Callout], now: datetime) -> None:
@@ -181,11 +200,11 @@ def _record_in_one_statement(callouts: Sequence[Callout], now: datetime) -> None
 
     backend = task_backends[DEFAULT_TASK_BACKEND_ALIAS]
     statement, template = _one_statement(backend.alias)
-    counts = Counter((str(c.kind), c.zuora_id) for c in callouts)
+    rows = requested_rows([(c.kind, c.zuora_id) for c in callouts], contact_accounts(callouts))
     new_id = DBTaskResult._meta.pk.get_default
     parameters = request_parameters(now) | {
         # Each object with the id of the task it gets if its wait starts.
-        "requested": json.dumps([[*key, n, str(new_id())] for key, n in counts.items()]),
+        "requested": json.dumps([[*row, str(new_id())] for row in rows]),
         "receipts": json.dumps(
             [
                 [
@@ -266,7 +285,7 @@ def _one_statement(backend_alias: str) -> tuple[str, Any]:
                 @constants@
             FROM requested
             JOIN (
-                SELECT r ->> 0 AS kind, r ->> 1 AS zuora_id, (r ->> 3)::uuid AS id
+                SELECT r ->> 0 AS kind, r ->> 1 AS zuora_id, (r ->> 4)::uuid AS id
                 FROM json_array_elements(%(requested)s::json) AS r
             ) AS new ON new.kind = requested.kind AND new.zuora_id = requested.zuora_id
             WHERE requested.requested_since = %(now)s

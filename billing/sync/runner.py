@@ -17,7 +17,7 @@ from enum import StrEnum
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-from billing.metrics import SYNC_RUNS
+from billing.metrics import CONTACT_SYNCS_COVERED, SYNC_RUNS
 from billing.models import BillingAccount, SyncKind
 from billing.sync import pending, queue
 from billing.sync.reconcile import (
@@ -66,24 +66,38 @@ class SyncRun:
         }
 
 
-def run_pending_sync(*, kind: SyncKind, zuora_id: str) -> Outcome:
-    """Run the pending sync of one object if it is due and free."""
-    return run_pending_sync_recorded(kind=kind, zuora_id=zuora_id).outcome
+def run_pending_sync(*, kind: SyncKind, zuora_id: str, wait_for_account: bool = True) -> Outcome:
+    """Run the pending sync of one object if it is due and free.
+
+    `wait_for_account`: a contact waits (a little) for its account's sync to
+    run elsewhere, which may cover it (`pending.claim`).
+    """
+    return run_pending_sync_recorded(
+        kind=kind, zuora_id=zuora_id, wait_for_account=wait_for_account
+    ).outcome
 
 
-def run_pending_sync_recorded(*, kind: SyncKind, zuora_id: str) -> SyncRun:
+def run_pending_sync_recorded(
+    *, kind: SyncKind, zuora_id: str, wait_for_account: bool = True
+) -> SyncRun:
     """`run_pending_sync`, also saying when it claimed the object."""
-    held = pending.claim(kind=kind, zuora_id=zuora_id)
-    # Not due yet: a burst is still settling. Wait the few milliseconds rather
-    # than hand the task back (bounded, in case the clock misbehaves).
+    held = pending.claim(kind=kind, zuora_id=zuora_id, wait_for_account=wait_for_account)
+    # Not due yet: a burst is still settling, or a contact waits for its
+    # account's sync. Wait the few milliseconds rather than hand the task back
+    # (bounded, in case the clock misbehaves or the account's sync is slow).
     give_up = time.monotonic() + 2 * settings.SYNC_SETTLE_MAX_SECONDS + 1
     while held is None and time.monotonic() < give_up:
-        wait = pending.seconds_until_due(kind=kind, zuora_id=zuora_id)
+        wait = pending.seconds_until_due(
+            kind=kind, zuora_id=zuora_id, wait_for_account=wait_for_account
+        )
         if wait is None:
             return SyncRun(Outcome.SKIPPED)
         _release_connection()
         time.sleep(wait)
-        held = pending.claim(kind=kind, zuora_id=zuora_id)
+        held = pending.claim(kind=kind, zuora_id=zuora_id, wait_for_account=wait_for_account)
+    if held is None and kind == SyncKind.CONTACT and wait_for_account:
+        # Waited long enough for the account's sync: go on without it.
+        held = pending.claim(kind=kind, zuora_id=zuora_id, wait_for_account=False)
     if held is None:
         return SyncRun(Outcome.SKIPPED)
     started = time.monotonic()
@@ -132,13 +146,15 @@ def _release_connection() -> None:
 
 def _reconcile(held: pending.Claim) -> Outcome:
     client = zuora_client()
+    if held.kind == SyncKind.ACCOUNT:
+        pending.cover_contacts(held)
     _release_connection()
     if held.kind == SyncKind.ACCOUNT:
         try:
             account = client.get_account(held.zuora_id)
         except ZuoraNotFound:
             return _commit(held, lambda: remove_account(held.zuora_id))
-        return _commit(held, lambda: reconcile_account(account))
+        return _commit(held, lambda: _store_account(held, account))
 
     try:
         contact = client.get_contact(held.zuora_id)
@@ -152,6 +168,18 @@ def _reconcile(held: pending.Claim) -> Outcome:
         _release_connection()
         owner = client.get_account(contact.account_id)
         return _commit(held, lambda: _store_contact(contact, owner))
+
+
+def _store_account(held: pending.Claim, account: ZuoraAccount) -> ReconcileResult:
+    result = reconcile_account(account)
+    # Its Bill-To and Sold-To came with it: their own pending syncs, if
+    # requested before the fetch, have nothing more to fetch.
+    covered = pending.finish_covered(
+        held, [contact.id for contact in (account.bill_to, account.sold_to) if contact is not None]
+    )
+    if covered:
+        transaction.on_commit(lambda: CONTACT_SYNCS_COVERED.inc(covered))
+    return result
 
 
 class _AccountNotHere(Exception):
@@ -224,8 +252,16 @@ def _failed(
 
 
 def run_due(*, limit: int = 10_000) -> Counter[Outcome]:
-    """Run every pending sync that is due now, in this process (tests, `sync_sweeper --run`)."""
+    """Run every pending sync that is due now, one after the other, in this process (tests).
+
+    Accounts first, so that their syncs cover what they can of their
+    contacts'; a contact does not wait for an account's sync that only this
+    loop would run.
+    """
     outcomes: Counter[Outcome] = Counter()
-    for kind, zuora_id in pending.due(limit=limit):
-        outcomes[run_pending_sync(kind=SyncKind(kind), zuora_id=zuora_id)] += 1
+    due = pending.due(limit=limit)
+    for kind, zuora_id in sorted(due, key=lambda item: item[0] != SyncKind.ACCOUNT):
+        outcomes[
+            run_pending_sync(kind=SyncKind(kind), zuora_id=zuora_id, wait_for_account=False)
+        ] += 1
     return outcomes

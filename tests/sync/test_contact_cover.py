@@ -1,0 +1,242 @@
+"""An account's sync covers the pending syncs of its Bill-To and Sold-To.
+
+Creating an account in Zuora sends a callout for the account and one for each
+of its new contacts, each naming the account. The account's fetch brings
+both contacts along, so their own syncs have nothing left to fetch when all
+their requests came before it; a contact's sync waits for its account's
+rather than fetch the contact and then the account (which is not here yet)
+itself.
+"""
+
+import time
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from billing.models import PendingSync, SyncKind, SyncState
+from billing.sync import pending, queue
+from billing.sync.queue import Callout, record_callouts
+from billing.sync.runner import Outcome, run_pending_sync, run_pending_sync_recorded
+from tests.factories import zuora_id
+from tests.sync.conftest import differences, new_account
+from tests.sync.test_concurrent_reconcile import in_a_thread
+from zuora_emulator.testing import EmulatorHandle
+
+ACCOUNT, CONTACT = SyncKind.ACCOUNT, SyncKind.CONTACT
+FETCH_ACCOUNT = "GET /object-query/accounts/{key}"
+FETCH_CONTACT = "GET /object-query/contacts/{key}"
+
+
+def callouts_of_a_new_account(remote: Any) -> list[Callout]:
+    """What Zuora sends when an account is created with its two contacts."""
+    return [
+        Callout(kind=ACCOUNT, zuora_id=remote.id),
+        Callout(kind=CONTACT, zuora_id=remote.bill_to_id, account_zuora_id=remote.id),
+        Callout(kind=CONTACT, zuora_id=remote.sold_to_id, account_zuora_id=remote.id),
+    ]
+
+
+def contact_row(contact_id: str) -> PendingSync:
+    return PendingSync.objects.get(kind=CONTACT, zuora_id=contact_id)
+
+
+@pytest.mark.django_db
+def test_a_contact_keeps_the_account_its_callouts_named() -> None:
+    contact_id, account_id, other_account = zuora_id(), zuora_id(), zuora_id()
+
+    record_callouts([Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id)])
+    assert contact_row(contact_id).account_zuora_id == account_id
+
+    # A request that names no account (an operator's, or a callout without
+    # the parameter) leaves it; one that names another replaces it.
+    queue.request(kind=CONTACT, zuora_id=contact_id)
+    assert contact_row(contact_id).account_zuora_id == account_id
+    record_callouts(
+        [
+            Callout(kind=CONTACT, zuora_id=contact_id),
+            Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=other_account),
+        ]
+    )
+    row = contact_row(contact_id)
+    assert (row.account_zuora_id, row.generation) == (other_account, 4)
+
+
+@pytest.mark.django_db
+def test_an_account_callout_records_no_account_of_its_own() -> None:
+    account_id = zuora_id()
+    record_callouts([Callout(kind=ACCOUNT, zuora_id=account_id, account_zuora_id=zuora_id())])
+    assert PendingSync.objects.get(kind=ACCOUNT).account_zuora_id == ""
+
+
+@pytest.mark.django_db
+def test_a_contact_waits_while_its_account_sync_is_to_run_or_running() -> None:
+    account_id, contact_id = zuora_id(), zuora_id()
+    record_callouts(
+        [
+            Callout(kind=ACCOUNT, zuora_id=account_id),
+            Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
+        ]
+    )
+    later = contact_row(contact_id).next_attempt_at
+
+    # Due, but its account's sync is still to run: it waits and looks again.
+    assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=later) is None
+    wait = pending.seconds_until_due(kind=CONTACT, zuora_id=contact_id, now=later)
+    assert wait == pending.ACCOUNT_POLL_SECONDS
+    assert pending.seconds_until_due(
+        kind=CONTACT, zuora_id=contact_id, now=later, wait_for_account=False
+    ) == pytest.approx(0.0)
+
+    held = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=later)
+    assert held is not None
+    assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=later) is None
+
+    # A failed attempt backs off: the contact no longer waits for it.
+    pending.fail(held, error="timeout", retryable=True, retry_after=60)
+    assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=later) is not None
+
+
+@pytest.mark.django_db
+def test_a_contact_that_stops_waiting_is_claimed() -> None:
+    account_id, contact_id = zuora_id(), zuora_id()
+    record_callouts(
+        [
+            Callout(kind=ACCOUNT, zuora_id=account_id),
+            Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
+        ]
+    )
+    later = contact_row(contact_id).next_attempt_at
+
+    held = pending.claim(kind=CONTACT, zuora_id=contact_id, now=later, wait_for_account=False)
+
+    assert held is not None
+    assert contact_row(contact_id).state == SyncState.RUNNING
+
+
+@pytest.mark.django_db
+def test_a_contact_requested_after_the_account_fetch_began_is_not_covered() -> None:
+    account_id, bill_to, sold_to = zuora_id(), zuora_id(), zuora_id()
+    record_callouts(
+        [
+            Callout(kind=ACCOUNT, zuora_id=account_id),
+            Callout(kind=CONTACT, zuora_id=bill_to, account_zuora_id=account_id),
+            Callout(kind=CONTACT, zuora_id=sold_to, account_zuora_id=account_id),
+        ]
+    )
+    later = contact_row(bill_to).next_attempt_at
+    held = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=later)
+    assert held is not None
+    pending.cover_contacts(held)
+    # The Sold-To changes again after the account's fetch began.
+    record_callouts([Callout(kind=CONTACT, zuora_id=sold_to, account_zuora_id=account_id)])
+
+    assert pending.finish_covered(held, [bill_to, sold_to]) == 1
+
+    assert list(PendingSync.objects.filter(kind=CONTACT).values_list("zuora_id", flat=True)) == [
+        sold_to
+    ]
+
+
+@pytest.mark.django_db
+def test_only_the_account_sync_that_took_the_snapshot_covers() -> None:
+    account_id, contact_id = zuora_id(), zuora_id()
+    record_callouts(
+        [
+            Callout(kind=ACCOUNT, zuora_id=account_id),
+            Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
+        ]
+    )
+    later = contact_row(contact_id).next_attempt_at
+    first = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=later)
+    assert first is not None
+    pending.cover_contacts(first)
+    stranger = pending.Claim(
+        pk=first.pk,
+        kind=ACCOUNT,
+        zuora_id=account_id,
+        token="0" * 32,
+        attempt=1,
+        claimed_at=later,
+    )
+
+    assert pending.finish_covered(stranger, [contact_id]) == 0
+    assert pending.finish_covered(first, [contact_id]) == 1
+
+
+@pytest.mark.django_db
+def test_a_new_account_costs_one_fetch_for_it_and_its_two_contacts(
+    zuora: EmulatorHandle,
+) -> None:
+    remote = new_account(zuora)
+    record_callouts(callouts_of_a_new_account(remote))
+    zuora.reset_request_counts()
+    time.sleep(0.05)  # the requests settle
+
+    assert run_pending_sync(kind=ACCOUNT, zuora_id=remote.id) == Outcome.DONE
+    for contact_id in (remote.bill_to_id, remote.sold_to_id):
+        assert run_pending_sync(kind=CONTACT, zuora_id=contact_id) == Outcome.SKIPPED
+
+    assert zuora.request_count(FETCH_ACCOUNT) == 1
+    assert zuora.request_count(FETCH_CONTACT) == 0
+    assert not PendingSync.objects.exists()
+    assert differences(zuora) == []
+
+
+@pytest.mark.django_db
+def test_a_contact_that_is_neither_bill_to_nor_sold_to_still_syncs_itself(
+    zuora: EmulatorHandle,
+) -> None:
+    remote = new_account(zuora)
+    other = zuora.state.create_contact(
+        account_key=remote.id, fields={"firstName": "Kai", "lastName": "Ito"}
+    )
+    record_callouts(
+        [
+            Callout(kind=ACCOUNT, zuora_id=remote.id),
+            Callout(kind=CONTACT, zuora_id=other.id, account_zuora_id=remote.id),
+        ]
+    )
+    zuora.reset_request_counts()
+    time.sleep(0.05)
+
+    assert run_pending_sync(kind=ACCOUNT, zuora_id=remote.id) == Outcome.DONE
+    assert run_pending_sync(kind=CONTACT, zuora_id=other.id) == Outcome.DONE
+
+    assert zuora.request_count(FETCH_ACCOUNT) == 1  # the contact's account is here by then
+    assert zuora.request_count(FETCH_CONTACT) == 1
+    assert differences(zuora) == []
+
+
+@pytest.mark.postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_sync_started_first_waits_and_is_covered(
+    zuora: EmulatorHandle, on_postgresql: bool
+) -> None:
+    if not on_postgresql:
+        pytest.skip("threads writing at once need PostgreSQL")
+    remote = new_account(zuora)
+    record_callouts(callouts_of_a_new_account(remote))
+    zuora.reset_request_counts()
+    time.sleep(0.05)
+    runs: list[Any] = []
+    errors: list[BaseException] = []
+
+    contact_run = in_a_thread(
+        lambda: runs.append(run_pending_sync_recorded(kind=CONTACT, zuora_id=remote.sold_to_id)),
+        errors,
+    )
+    try:
+        # The contact's sync is waiting for the account's (it cannot have claimed).
+        time.sleep(0.1)
+        assert contact_row(remote.sold_to_id).state == SyncState.PENDING
+        assert run_pending_sync(kind=ACCOUNT, zuora_id=remote.id) == Outcome.DONE
+    finally:
+        contact_run.join(30)
+        connection.close()
+
+    assert errors == []
+    assert [run.outcome for run in runs] == [Outcome.SKIPPED]
+    assert zuora.request_count(FETCH_CONTACT) == 0
+    assert zuora.request_count(FETCH_ACCOUNT) == 1
+    assert not PendingSync.objects.exists()  # the Bill-To was covered too

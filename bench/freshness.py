@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # Django is set up only once the benchmark has started
     from django_tasks_db.models import DBTaskResult
 
 TICK = 0.02  # seconds between batches of changes
+KINDS = ("account", "contact")
 WARM_UP_SECONDS = 1.0
 STATS_SETTLE_SECONDS = 11.0
 STAGES = (
@@ -152,9 +153,12 @@ def measure(
     drive_changes(stack, rate=sizes.change_rate, seconds=WARM_UP_SECONDS, seed=1)
     wait_until_quiet(stack, timeout=120)
     started = time.time() - 1
+    emulator(stack, "DELETE", "request-counts")
     changes = drive_changes(stack, rate=sizes.change_rate, seconds=sizes.freshness_seconds)
     # A backlog drains at two syncs a second at the very least.
     wait_until_quiet(stack, timeout=120 + len(changes) / 2)
+    calls = emulator(stack, "GET", "request-counts")["counts"]
+    fetches = {kind: calls.get(f"GET /object-query/{kind}s/{{key}}", 0) for kind in KINDS}
     runs = sync_runs(started)
     threads = thread_seconds(started)
 
@@ -212,6 +216,9 @@ def measure(
         "api_latency_ms": sizes.api_latency_ms,
         "change_rate": sizes.change_rate,
         "sync_runs": sum(len(item) for item in runs.values()),
+        # Zuora's single-object fetches while the changes were applied and synced.
+        "zuora_fetches": fetches,
+        "zuora_fetches_per_change": sum(fetches.values()) / max(1, len(changes)),
         "worker_thread_seconds": threads,
         "stages_ms": {
             name: {

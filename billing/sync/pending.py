@@ -18,7 +18,6 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from billing.models import PendingSync, SyncKind, SyncState
@@ -177,49 +176,42 @@ def _as_aware(value: datetime | str) -> datetime:
     return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value
 
 
-# How often a contact waiting for its account's sync looks again.
-ACCOUNT_POLL_SECONDS = 0.05
-
-
 def seconds_until_due(
-    *,
-    kind: SyncKind,
-    zuora_id: str,
-    now: datetime | None = None,
-    wait_for_account: bool = True,
+    *, kind: SyncKind, zuora_id: str, now: datetime | None = None
 ) -> float | None:
     """How long a pending sync still settles, if it is due within the settle bound.
 
-    0 when it is already due (it became due since the caller's claim failed):
-    the caller claims again at once. None when it is not pending, or waits
-    longer (a backed-off retry, which has its own task). A contact waiting
-    for its account's sync (see `claim`) looks again after
-    `ACCOUNT_POLL_SECONDS`.
+    0 when it is already due (it became due since the caller's claim failed,
+    or a contact's claim waits for its account's sync: see `park`): the
+    caller claims again at once. None when it is not pending, or waits longer
+    (a backed-off retry, which has its own task).
     """
     now = now or timezone.now()
-    rows = PendingSync.objects.filter(kind=kind, zuora_id=zuora_id, state=SyncState.PENDING)
-    if kind == SyncKind.CONTACT and wait_for_account:
-        found = (
-            rows.annotate(waits=Exists(_account_syncs_ahead(OuterRef("account_zuora_id"))))
-            .values_list("next_attempt_at", "waits")
-            .first()
-        )
-        due, waits = found if found else (None, False)
-    else:
-        due, waits = rows.values_list("next_attempt_at", flat=True).first(), False
+    due = (
+        PendingSync.objects.filter(kind=kind, zuora_id=zuora_id, state=SyncState.PENDING)
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
     if due is None:
         return None
     wait = max(0.0, (due - now).total_seconds())
-    if waits:
-        wait = max(wait, ACCOUNT_POLL_SECONDS)
     return wait if wait <= settings.SYNC_SETTLE_MAX_SECONDS else None
 
 
-def _account_syncs_ahead(account_zuora_id: object) -> QuerySet[PendingSync]:
-    """The sync of this account if a contact should wait for it: running, or
-    waiting for its first attempt (not a retry after a failure)."""
-    return PendingSync.objects.filter(kind=SyncKind.ACCOUNT, zuora_id=account_zuora_id).filter(
-        Q(state=SyncState.RUNNING) | Q(state=SyncState.PENDING, attempts=0)
+def _no_account_sync_ahead() -> str:
+    return f"AND NOT EXISTS ({_account_sync_ahead(connection.vendor)})"
+
+
+# A contact waits for its account's sync when that sync runs, or became due
+# this recently: a worker is about to claim it. One overdue for longer waits
+# in a queue of tasks, which the contact would wait in once more after it:
+# under such a backlog the contact is synced on its own, as before.
+ACCOUNT_DUE_WAIT_SECONDS = 0.1
+
+
+def _account_due_since(now: datetime) -> object:
+    return connection.ops.adapt_datetimefield_value(
+        now - timedelta(seconds=ACCOUNT_DUE_WAIT_SECONDS)
     )
 
 
@@ -233,10 +225,11 @@ def claim(
     """Take a due pending sync for this worker, or None if it is not ours to run.
 
     A contact whose callout named its account is not taken while that
-    account's sync runs or waits for its first attempt (`wait_for_account`):
+    account's sync runs or is about to (`ACCOUNT_DUE_WAIT_SECONDS`;
+    `wait_for_account`):
     that sync fetches the Bill-To and Sold-To with the account, and covers
     their pending syncs (`cover_contacts`, `finish_covered`), as when both
-    were just created.
+    were just created. Such a contact is parked meanwhile (`park`).
 
     One `UPDATE … RETURNING` (every sync starts with it: the ORM's update and
     a query for the row's id and attempts were two statements).
@@ -252,16 +245,19 @@ def claim(
     now = now or timezone.now()
     token = secrets.token_hex(16)
     adapt = connection.ops.adapt_datetimefield_value
+    waits = kind == SyncKind.CONTACT and wait_for_account
     sql = f"""
         UPDATE {_TABLE} SET state = %s, claim_token = %s, claimed_generation = generation,
             claimed_at = %s, lease_expires_at = %s, attempts = attempts + 1
         WHERE kind = %s AND zuora_id = %s AND state = %s AND next_attempt_at <= %s
-        {_NO_ACCOUNT_SYNC_AHEAD if kind == SyncKind.CONTACT and wait_for_account else ""}
+        {_no_account_sync_ahead() if waits else ""}
         RETURNING id, attempts
     """  # noqa: S608 (table name from the model; values are parameters)
     lease_expires = now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
     parameters = [SyncState.RUNNING.value, token, adapt(now), adapt(lease_expires)]
     parameters += [str(kind), zuora_id, SyncState.PENDING.value, adapt(now)]
+    if waits:
+        parameters.append(_account_due_since(now))
     with connection.cursor() as cursor:
         cursor.execute(sql, parameters)
         taken = cursor.fetchone()
@@ -278,15 +274,80 @@ def claim(
     )
 
 
-# `_account_syncs_ahead` inside `claim`'s statement (constants: the text never changes).
-_NO_ACCOUNT_SYNC_AHEAD = f"""
-    AND NOT EXISTS (
+@cache
+def _account_sync_ahead(vendor: str, *, lock: bool = False) -> str:
+    """SQL: the sync of the contact's account runs, or waits for its first attempt
+    (not a retry after a failure) and became due after the parameter's time
+    (`_account_due_since`) or is not due yet. The text never changes.
+
+    `lock`: share-lock that row, so that a contact parked by it is parked
+    before the account's sync finishes, or sees it finished (PostgreSQL; on
+    SQLite one transaction writes at a time).
+    """
+    locking = " FOR SHARE OF account" if lock and vendor == "postgresql" else ""
+    return f"""
         SELECT 1 FROM {_TABLE} AS account WHERE account.kind = '{SyncKind.ACCOUNT.value}'
         AND account.zuora_id = {_TABLE}.account_zuora_id
         AND (account.state = '{SyncState.RUNNING.value}'
-            OR (account.state = '{SyncState.PENDING.value}' AND account.attempts = 0))
-    )
-"""  # noqa: S608 (names and constants from the models)
+            OR (account.state = '{SyncState.PENDING.value}' AND account.attempts = 0
+                AND account.next_attempt_at > %s))
+        {locking}
+    """  # noqa: S608 (names and constants from the models)
+
+
+# How long a parked contact waits at most: by then its account's sync has
+# finished or lost its claim (and the sweeper re-runs what is overdue).
+def _parked_until(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
+
+
+def park(*, zuora_id: str, now: datetime | None = None) -> bool:
+    """Set a due contact aside while its account's sync is to run or running.
+
+    True when it was parked: the worker's thread is free, and the account's
+    sync hands the contact back when it ends (`release_contacts`), whether
+    it covered the contact or not. False when it is not due, or not waiting
+    for an account (the caller claims it).
+    """
+    now = now or timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_TABLE} SET next_attempt_at = %s "  # noqa: S608
+            "WHERE kind = %s AND zuora_id = %s AND state = %s AND next_attempt_at <= %s "
+            f"AND EXISTS ({_account_sync_ahead(connection.vendor, lock=True)})",
+            [
+                adapt(_parked_until(now)),
+                SyncKind.CONTACT.value,
+                zuora_id,
+                SyncState.PENDING.value,
+                adapt(now),
+                _account_due_since(now),
+            ],
+        )
+        return cursor.rowcount > 0
+
+
+def release_contacts(account_zuora_id: str, *, now: datetime | None = None) -> set[tuple[str, str]]:
+    """When an account's sync ends: its contacts still pending run now (they may
+    be parked). Returns them, to enqueue."""
+    now = now or timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {_TABLE} SET next_attempt_at = CASE WHEN next_attempt_at > %s "  # noqa: S608
+            "THEN %s ELSE next_attempt_at END "
+            "WHERE account_zuora_id = %s AND account_zuora_id <> '' AND kind = %s AND state = %s "
+            "RETURNING kind, zuora_id",
+            [
+                adapt(now),
+                adapt(now),
+                account_zuora_id,
+                SyncKind.CONTACT.value,
+                SyncState.PENDING.value,
+            ],
+        )
+        return set(cursor.fetchall())
 
 
 def cover_contacts(held: Claim) -> None:

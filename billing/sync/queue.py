@@ -39,12 +39,16 @@ def request(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> bo
     Returns True when this request started a new wait (and so enqueued a task).
     """
     started = request_syncs([(kind, zuora_id)], now=now)
-    _enqueue(started)
+    enqueue_started(started)
     return bool(started)
 
 
-def _enqueue(started: set[tuple[str, str]]) -> None:
-    """Enqueue a task for each object whose wait just started."""
+def enqueue_started(started: set[tuple[str, str]]) -> None:
+    """Enqueue a task for each object whose wait just started (or ended early).
+
+    Inside a transaction the tasks commit with it (the database task
+    backend), or are enqueued once it has committed.
+    """
     if not started:
         return
     if queue_in_this_transaction():
@@ -169,7 +173,7 @@ def record_callouts(callouts: Sequence[Callout]) -> None:
                 for callout in callouts
             ]
         )
-        _enqueue(
+        enqueue_started(
             request_syncs(
                 [(c.kind, c.zuora_id) for c in callouts],
                 now=now,

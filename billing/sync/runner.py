@@ -43,6 +43,7 @@ class Outcome(StrEnum):
     DONE = "done"
     REQUEUED = "requeued"  # done, but another request came in meanwhile
     WAITING = "waiting"  # waits for the account's sync
+    PARKED = "parked"  # not claimed: its account's sync hands it back when it ends
     RETRY = "retry"
     DEAD = "dead"
     SKIPPED = "skipped"  # not due, or another worker holds it
@@ -82,22 +83,21 @@ def run_pending_sync_recorded(
 ) -> SyncRun:
     """`run_pending_sync`, also saying when it claimed the object."""
     held = pending.claim(kind=kind, zuora_id=zuora_id, wait_for_account=wait_for_account)
-    # Not due yet: a burst is still settling, or a contact waits for its
-    # account's sync. Wait the few milliseconds rather than hand the task back
-    # (bounded, in case the clock misbehaves or the account's sync is slow).
+    # Not due yet: a burst is still settling. Wait the few milliseconds rather
+    # than hand the task back (bounded, in case the clock misbehaves). Due but
+    # not claimed: a contact whose account's sync is to run or running is
+    # parked instead, and that sync hands it back when it ends.
     give_up = time.monotonic() + 2 * settings.SYNC_SETTLE_MAX_SECONDS + 1
     while held is None and time.monotonic() < give_up:
-        wait = pending.seconds_until_due(
-            kind=kind, zuora_id=zuora_id, wait_for_account=wait_for_account
-        )
+        wait = pending.seconds_until_due(kind=kind, zuora_id=zuora_id)
         if wait is None:
             return SyncRun(Outcome.SKIPPED)
+        parkable = wait == 0 and kind == SyncKind.CONTACT and wait_for_account
+        if parkable and pending.park(zuora_id=zuora_id):
+            return SyncRun(Outcome.PARKED)
         _release_connection()
         time.sleep(wait)
         held = pending.claim(kind=kind, zuora_id=zuora_id, wait_for_account=wait_for_account)
-    if held is None and kind == SyncKind.CONTACT and wait_for_account:
-        # Waited long enough for the account's sync: go on without it.
-        held = pending.claim(kind=kind, zuora_id=zuora_id, wait_for_account=False)
     if held is None:
         return SyncRun(Outcome.SKIPPED)
     started = time.monotonic()
@@ -225,10 +225,17 @@ def _commit(held: pending.Claim, write: Callable[[], ReconcileResult]) -> Outcom
 
 def _finish(held: pending.Claim) -> Outcome:
     """Called inside the transaction that holds the reconciliation."""
+    _release_contacts(held)
     if pending.finish(held):
         transaction.on_commit(lambda: queue.enqueue(kind=held.kind, zuora_id=held.zuora_id))
         return Outcome.REQUEUED
     return Outcome.DONE
+
+
+def _release_contacts(held: pending.Claim) -> None:
+    """An account's sync ends: its contacts parked meanwhile run now."""
+    if held.kind == SyncKind.ACCOUNT:
+        queue.enqueue_started(pending.release_contacts(held.zuora_id))
 
 
 def _failed(
@@ -236,6 +243,7 @@ def _failed(
 ) -> Outcome:
     description = f"{type(error).__name__}: {error}"
     run_at = pending.fail(held, error=description, retryable=retryable, retry_after=retry_after)
+    _release_contacts(held)
     # The class only: messages can quote data (a database error quotes the row).
     logger.info(
         "sync attempt failed",

@@ -8,19 +8,27 @@ rather than fetch the contact and then the account (which is not here yet)
 itself.
 """
 
+import threading
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from billing.models import PendingSync, SyncKind, SyncState
 from billing.sync import pending, queue
 from billing.sync.queue import Callout, record_callouts
-from billing.sync.runner import Outcome, run_pending_sync, run_pending_sync_recorded
+from billing.sync.runner import Outcome, run_pending_sync
 from tests.factories import zuora_id
 from tests.sync.conftest import differences, new_account
-from tests.sync.test_concurrent_reconcile import in_a_thread
+from tests.sync.test_concurrent_reconcile import (
+    backend_pid,
+    in_a_thread,
+    wait_until_waiting_for_a_lock,
+)
 from zuora_emulator.testing import EmulatorHandle
 
 ACCOUNT, CONTACT = SyncKind.ACCOUNT, SyncKind.CONTACT
@@ -35,6 +43,10 @@ def callouts_of_a_new_account(remote: Any) -> list[Callout]:
         Callout(kind=CONTACT, zuora_id=remote.bill_to_id, account_zuora_id=remote.id),
         Callout(kind=CONTACT, zuora_id=remote.sold_to_id, account_zuora_id=remote.id),
     ]
+
+
+def tasks_for(zuora_id: str) -> int:
+    return sum(1 for row in DBTaskResult.objects.all() if zuora_id in row.args_kwargs["args"])
 
 
 def contact_row(contact_id: str) -> PendingSync:
@@ -70,7 +82,7 @@ def test_an_account_callout_records_no_account_of_its_own() -> None:
 
 
 @pytest.mark.django_db
-def test_a_contact_waits_while_its_account_sync_is_to_run_or_running() -> None:
+def test_a_contact_is_parked_while_its_account_sync_is_to_run_or_running() -> None:
     account_id, contact_id = zuora_id(), zuora_id()
     record_callouts(
         [
@@ -78,27 +90,37 @@ def test_a_contact_waits_while_its_account_sync_is_to_run_or_running() -> None:
             Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
         ]
     )
-    later = contact_row(contact_id).next_attempt_at
+    due = contact_row(contact_id).next_attempt_at
 
-    # Due, but its account's sync is still to run: it waits and looks again.
-    assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=later) is None
-    wait = pending.seconds_until_due(kind=CONTACT, zuora_id=contact_id, now=later)
-    assert wait == pending.ACCOUNT_POLL_SECONDS
-    assert pending.seconds_until_due(
-        kind=CONTACT, zuora_id=contact_id, now=later, wait_for_account=False
-    ) == pytest.approx(0.0)
+    # Due, but its account's sync is still to run.
+    assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=due) is None
+    assert pending.park(zuora_id=contact_id, now=due) is True
+    assert contact_row(contact_id).next_attempt_at > due
+    assert pending.seconds_until_due(kind=CONTACT, zuora_id=contact_id, now=due) is None
 
-    held = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=later)
+    held = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=due)
     assert held is not None
-    assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=later) is None
-
-    # A failed attempt backs off: the contact no longer waits for it.
+    # The account's sync ends (here it fails and backs off): the contact runs now.
     pending.fail(held, error="timeout", retryable=True, retry_after=60)
-    assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=later) is not None
+    assert pending.release_contacts(account_id, now=due) == {(CONTACT, contact_id)}
+    assert contact_row(contact_id).next_attempt_at == due
+    # A retry after a failure is not waited for.
+    assert pending.park(zuora_id=contact_id, now=due) is False
+    assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=due) is not None
 
 
 @pytest.mark.django_db
-def test_a_contact_that_stops_waiting_is_claimed() -> None:
+def test_a_contact_without_an_account_sync_ahead_is_not_parked() -> None:
+    account_id, contact_id = zuora_id(), zuora_id()
+    record_callouts([Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id)])
+    due = contact_row(contact_id).next_attempt_at
+
+    assert pending.park(zuora_id=contact_id, now=due) is False
+    assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=due) is not None
+
+
+@pytest.mark.django_db
+def test_a_contact_does_not_wait_for_an_account_sync_stuck_in_a_backlog() -> None:
     account_id, contact_id = zuora_id(), zuora_id()
     record_callouts(
         [
@@ -106,9 +128,28 @@ def test_a_contact_that_stops_waiting_is_claimed() -> None:
             Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
         ]
     )
-    later = contact_row(contact_id).next_attempt_at
+    # The account's sync has been due for a while and no worker took it yet:
+    # the contact would wait for it, and then wait in the queue once more.
+    late = contact_row(contact_id).next_attempt_at + timedelta(
+        seconds=pending.ACCOUNT_DUE_WAIT_SECONDS * 2
+    )
 
-    held = pending.claim(kind=CONTACT, zuora_id=contact_id, now=later, wait_for_account=False)
+    assert pending.park(zuora_id=contact_id, now=late) is False
+    assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=late) is not None
+
+
+@pytest.mark.django_db
+def test_a_contact_that_does_not_wait_is_claimed() -> None:
+    account_id, contact_id = zuora_id(), zuora_id()
+    record_callouts(
+        [
+            Callout(kind=ACCOUNT, zuora_id=account_id),
+            Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
+        ]
+    )
+    due = contact_row(contact_id).next_attempt_at
+
+    held = pending.claim(kind=CONTACT, zuora_id=contact_id, now=due, wait_for_account=False)
 
     assert held is not None
     assert contact_row(contact_id).state == SyncState.RUNNING
@@ -173,6 +214,8 @@ def test_a_new_account_costs_one_fetch_for_it_and_its_two_contacts(
     zuora.reset_request_counts()
     time.sleep(0.05)  # the requests settle
 
+    # The Sold-To's task runs first: it is parked, and its worker's thread is free.
+    assert run_pending_sync(kind=CONTACT, zuora_id=remote.sold_to_id) == Outcome.PARKED
     assert run_pending_sync(kind=ACCOUNT, zuora_id=remote.id) == Outcome.DONE
     for contact_id in (remote.bill_to_id, remote.sold_to_id):
         assert run_pending_sync(kind=CONTACT, zuora_id=contact_id) == Outcome.SKIPPED
@@ -200,43 +243,58 @@ def test_a_contact_that_is_neither_bill_to_nor_sold_to_still_syncs_itself(
     zuora.reset_request_counts()
     time.sleep(0.05)
 
+    assert run_pending_sync(kind=CONTACT, zuora_id=other.id) == Outcome.PARKED
     assert run_pending_sync(kind=ACCOUNT, zuora_id=remote.id) == Outcome.DONE
-    assert run_pending_sync(kind=CONTACT, zuora_id=other.id) == Outcome.DONE
 
+    # The account's sync handed it back, with a task of its own.
+    assert contact_row(other.id).next_attempt_at <= timezone.now()
+    assert tasks_for(other.id) == 2
+    assert run_pending_sync(kind=CONTACT, zuora_id=other.id) == Outcome.DONE
     assert zuora.request_count(FETCH_ACCOUNT) == 1  # the contact's account is here by then
     assert zuora.request_count(FETCH_CONTACT) == 1
     assert differences(zuora) == []
 
 
-@pytest.mark.postgres_only
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
-def test_a_contact_sync_started_first_waits_and_is_covered(
-    zuora: EmulatorHandle, on_postgresql: bool
-) -> None:
-    if not on_postgresql:
-        pytest.skip("threads writing at once need PostgreSQL")
-    remote = new_account(zuora)
-    record_callouts(callouts_of_a_new_account(remote))
-    zuora.reset_request_counts()
-    time.sleep(0.05)
-    runs: list[Any] = []
-    errors: list[BaseException] = []
-
-    contact_run = in_a_thread(
-        lambda: runs.append(run_pending_sync_recorded(kind=CONTACT, zuora_id=remote.sold_to_id)),
-        errors,
+def test_a_contact_parked_as_its_account_sync_commits_is_not_left_parked() -> None:
+    account_id, contact_id = zuora_id(), zuora_id()
+    record_callouts(
+        [
+            Callout(kind=ACCOUNT, zuora_id=account_id),
+            Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
+        ]
     )
+    due = contact_row(contact_id).next_attempt_at
+    held = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=due)
+    assert held is not None
+    ended, commit = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    parker: list[int] = []
+    parked: list[bool] = []
+
+    def end_the_account_sync() -> None:
+        with transaction.atomic():
+            pending.release_contacts(account_id, now=due)
+            assert pending.finish(held) is False
+            ended.set()
+            commit.wait(30)
+
+    def park() -> None:
+        parker.append(backend_pid())
+        parked.append(pending.park(zuora_id=contact_id, now=due))
+
+    threads = [in_a_thread(end_the_account_sync, errors)]
     try:
-        # The contact's sync is waiting for the account's (it cannot have claimed).
-        time.sleep(0.1)
-        assert contact_row(remote.sold_to_id).state == SyncState.PENDING
-        assert run_pending_sync(kind=ACCOUNT, zuora_id=remote.id) == Outcome.DONE
+        assert ended.wait(30)
+        threads.append(in_a_thread(park, errors))
+        wait_until_waiting_for_a_lock(parker, "the contact's parking never waited", 30)
     finally:
-        contact_run.join(30)
-        connection.close()
+        commit.set()
+        for thread in threads:
+            thread.join(30)
 
     assert errors == []
-    assert [run.outcome for run in runs] == [Outcome.SKIPPED]
-    assert zuora.request_count(FETCH_CONTACT) == 0
-    assert zuora.request_count(FETCH_ACCOUNT) == 1
-    assert not PendingSync.objects.exists()  # the Bill-To was covered too
+    # It saw the account's sync ended: nothing would hand it back.
+    assert parked == [False]
+    assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=due) is not None

@@ -350,9 +350,9 @@ def release_contacts(account_zuora_id: str, *, now: datetime | None = None) -> s
         return set(cursor.fetchall())
 
 
-def cover_contacts(held: Claim) -> None:
+def cover_contacts(held: Claim) -> int:
     """Before an account's fetch: its contacts' pending syncs, as requested so far,
-    may be covered by it (`finish_covered`).
+    may be covered by it (`finish_covered`). Returns how many there are.
 
     Only contacts whose callouts named the account are found here. Their
     requests up to now came before the fetch, so the fetch sees what they
@@ -364,6 +364,7 @@ def cover_contacts(held: Claim) -> None:
             "WHERE account_zuora_id = %s AND account_zuora_id <> '' AND kind = %s AND state = %s",
             [held.token, held.zuora_id, SyncKind.CONTACT.value, SyncState.PENDING.value],
         )
+        return cursor.rowcount
 
 
 def finish_covered(held: Claim, contact_ids: Sequence[str]) -> int:

@@ -147,14 +147,14 @@ def _release_connection() -> None:
 def _reconcile(held: pending.Claim) -> Outcome:
     client = zuora_client()
     if held.kind == SyncKind.ACCOUNT:
-        pending.cover_contacts(held)
+        coverable = pending.cover_contacts(held) > 0
     _release_connection()
     if held.kind == SyncKind.ACCOUNT:
         try:
             account = client.get_account(held.zuora_id)
         except ZuoraNotFound:
             return _commit(held, lambda: remove_account(held.zuora_id))
-        return _commit(held, lambda: _store_account(held, account))
+        return _commit(held, lambda: _store_account(held, account, coverable=coverable))
 
     try:
         contact = client.get_contact(held.zuora_id)
@@ -170,8 +170,12 @@ def _reconcile(held: pending.Claim) -> Outcome:
         return _commit(held, lambda: _store_contact(contact, owner))
 
 
-def _store_account(held: pending.Claim, account: ZuoraAccount) -> ReconcileResult:
+def _store_account(
+    held: pending.Claim, account: ZuoraAccount, *, coverable: bool
+) -> ReconcileResult:
     result = reconcile_account(account)
+    if not coverable:  # no contact's sync was pending for it before the fetch
+        return result
     # Its Bill-To and Sold-To came with it: their own pending syncs, if
     # requested before the fetch, have nothing more to fetch.
     covered = pending.finish_covered(

@@ -50,10 +50,11 @@ class PendingSyncAdmin(admin.ModelAdmin):
         "generation",
         "requested_since",
         "next_attempt_at",
+        "account_zuora_id",
         "short_error",
     ]
     list_filter = ["state", "kind"]
-    search_fields = ["=zuora_id"]
+    search_fields = ["=zuora_id", "=account_zuora_id"]
     action_form = RetryForm
     actions = ["retry_dead"]
     readonly_fields = [field.name for field in PendingSync._meta.fields]

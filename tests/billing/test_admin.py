@@ -5,12 +5,15 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
+from billing.models import SyncKind
+from billing.sync.queue import Callout, record_callouts
 from customers.models import Customer, CustomerOrigin
 from tests.factories import (
     BillingAccountContactFactory,
     BillingAccountFactory,
     CustomerFactory,
     MembershipFactory,
+    zuora_id,
 )
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +100,21 @@ def test_admin_adds_a_customer_recorded_as_created_by_an_admin(staff_client: Cli
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     assert Customer.objects.get(email__iexact="new@example.com").origin == CustomerOrigin.ADMIN
+
+
+def test_pending_syncs_are_found_by_the_account_a_contact_callout_named(
+    staff_client: Client,
+) -> None:
+    account_id, contact_id = zuora_id(), zuora_id()
+    record_callouts(
+        [
+            Callout(kind=SyncKind.CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
+            Callout(kind=SyncKind.CONTACT, zuora_id=zuora_id()),
+        ]
+    )
+
+    page = staff_client.get(reverse("admin:billing_pendingsync_changelist"), {"q": account_id})
+
+    assert page.status_code == 200
+    assert [row.zuora_id for row in page.context["cl"].result_list] == [contact_id]
+    assert account_id in page.content.decode()

@@ -10,7 +10,7 @@ itself.
 
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -53,6 +53,19 @@ def contact_row(contact_id: str) -> PendingSync:
     return PendingSync.objects.get(kind=CONTACT, zuora_id=contact_id)
 
 
+def an_account_and_its_contact_requested() -> tuple[str, str, datetime]:
+    """Callouts for an account and for a contact naming it; returns both ids, and
+    when the two syncs are due."""
+    account_id, contact_id = zuora_id(), zuora_id()
+    record_callouts(
+        [
+            Callout(kind=ACCOUNT, zuora_id=account_id),
+            Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
+        ]
+    )
+    return account_id, contact_id, contact_row(contact_id).next_attempt_at
+
+
 @pytest.mark.django_db
 def test_a_contact_keeps_the_account_its_callouts_named() -> None:
     contact_id, account_id, other_account = zuora_id(), zuora_id(), zuora_id()
@@ -83,14 +96,7 @@ def test_an_account_callout_records_no_account_of_its_own() -> None:
 
 @pytest.mark.django_db
 def test_a_contact_is_parked_while_its_account_sync_is_to_run_or_running() -> None:
-    account_id, contact_id = zuora_id(), zuora_id()
-    record_callouts(
-        [
-            Callout(kind=ACCOUNT, zuora_id=account_id),
-            Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
-        ]
-    )
-    due = contact_row(contact_id).next_attempt_at
+    account_id, contact_id, due = an_account_and_its_contact_requested()
 
     # Due, but its account's sync is still to run.
     assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=due) is None
@@ -121,18 +127,10 @@ def test_a_contact_without_an_account_sync_ahead_is_not_parked() -> None:
 
 @pytest.mark.django_db
 def test_a_contact_does_not_wait_for_an_account_sync_stuck_in_a_backlog() -> None:
-    account_id, contact_id = zuora_id(), zuora_id()
-    record_callouts(
-        [
-            Callout(kind=ACCOUNT, zuora_id=account_id),
-            Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
-        ]
-    )
+    _, contact_id, due = an_account_and_its_contact_requested()
     # The account's sync has been due for a while and no worker took it yet:
     # the contact would wait for it, and then wait in the queue once more.
-    late = contact_row(contact_id).next_attempt_at + timedelta(
-        seconds=pending.ACCOUNT_DUE_WAIT_SECONDS * 2
-    )
+    late = due + timedelta(seconds=pending.ACCOUNT_DUE_WAIT_SECONDS * 2)
 
     assert pending.park(zuora_id=contact_id, now=late) is False
     assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=late) is not None
@@ -140,14 +138,7 @@ def test_a_contact_does_not_wait_for_an_account_sync_stuck_in_a_backlog() -> Non
 
 @pytest.mark.django_db
 def test_a_contact_that_does_not_wait_is_claimed() -> None:
-    account_id, contact_id = zuora_id(), zuora_id()
-    record_callouts(
-        [
-            Callout(kind=ACCOUNT, zuora_id=account_id),
-            Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
-        ]
-    )
-    due = contact_row(contact_id).next_attempt_at
+    _, contact_id, due = an_account_and_its_contact_requested()
 
     held = pending.claim(kind=CONTACT, zuora_id=contact_id, now=due, wait_for_account=False)
 
@@ -181,15 +172,8 @@ def test_a_contact_requested_after_the_account_fetch_began_is_not_covered() -> N
 
 @pytest.mark.django_db
 def test_only_the_account_sync_that_took_the_snapshot_covers() -> None:
-    account_id, contact_id = zuora_id(), zuora_id()
-    record_callouts(
-        [
-            Callout(kind=ACCOUNT, zuora_id=account_id),
-            Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
-        ]
-    )
-    later = contact_row(contact_id).next_attempt_at
-    first = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=later)
+    account_id, contact_id, due = an_account_and_its_contact_requested()
+    first = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=due)
     assert first is not None
     pending.cover_contacts(first)
     stranger = pending.Claim(
@@ -198,7 +182,7 @@ def test_only_the_account_sync_that_took_the_snapshot_covers() -> None:
         zuora_id=account_id,
         token="0" * 32,
         attempt=1,
-        claimed_at=later,
+        claimed_at=due,
     )
 
     assert pending.finish_covered(stranger, [contact_id]) == 0
@@ -258,14 +242,7 @@ def test_a_contact_that_is_neither_bill_to_nor_sold_to_still_syncs_itself(
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_a_contact_parked_as_its_account_sync_commits_is_not_left_parked() -> None:
-    account_id, contact_id = zuora_id(), zuora_id()
-    record_callouts(
-        [
-            Callout(kind=ACCOUNT, zuora_id=account_id),
-            Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id),
-        ]
-    )
-    due = contact_row(contact_id).next_attempt_at
+    account_id, contact_id, due = an_account_and_its_contact_requested()
     held = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=due)
     assert held is not None
     ended, commit = threading.Event(), threading.Event()

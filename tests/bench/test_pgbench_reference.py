@@ -1,0 +1,32 @@
+"""The ingest section's reference (`bench/callout.pgbench`) runs against the current schema."""
+
+import shutil
+
+import pytest
+
+from bench import tools
+from bench.database import postgres_conninfo
+from billing.models import CalloutReceipt, PendingSync
+from tests.conftest import database_url_for_subprocesses
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+
+def test_the_reference_records_callouts_as_the_service_does(on_postgresql: bool) -> None:
+    if not on_postgresql:
+        pytest.skip("pgbench needs PostgreSQL")
+    if shutil.which("pgbench") is None:
+        pytest.skip("pgbench is not installed")
+
+    result = tools.pgbench(
+        postgres_conninfo(database_url_for_subprocesses()),
+        script="callout.pgbench",
+        clients=2,
+        seconds=1,
+    )
+
+    # A column the script leaves out, which the service writes, fails every transaction.
+    assert result.failed == 0
+    assert result.transactions > 0
+    assert CalloutReceipt.objects.count() == result.transactions
+    assert PendingSync.objects.exists()

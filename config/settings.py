@@ -251,11 +251,13 @@ ZUORA_CALLOUT_MAX_BODY_BYTES = _int("ZUORA_CALLOUT_MAX_BODY_BYTES", default=1638
 SYNC_MAX_ATTEMPTS = _int("SYNC_MAX_ATTEMPTS", default=8, minimum=1)
 SYNC_RETRY_BASE_SECONDS = _float("SYNC_RETRY_BASE_SECONDS", default=2.0)
 SYNC_RETRY_MAX_SECONDS = _float("SYNC_RETRY_MAX_SECONDS", default=900.0)
-# A lone request runs this long after it arrives; once a second request for
-# the object arrives first (a burst), the run waits SYNC_SETTLE_BURST_SECONDS
-# after the latest one, up to the maximum after the first: bursts cost one fetch.
+# A lone request runs this long after it arrives, a pair SYNC_SETTLE_PAIR_SECONDS
+# after the second (Zuora sends two callouts for some changes); once a third
+# arrives first (a burst), the run waits SYNC_SETTLE_BURST_SECONDS after the
+# latest one, up to the maximum after the first: bursts cost one fetch.
 SYNC_SETTLE_SECONDS = _float("SYNC_SETTLE_SECONDS", default=0.03)
 SYNC_SETTLE_BURST_SECONDS = _float("SYNC_SETTLE_BURST_SECONDS", default=0.1)
+SYNC_SETTLE_PAIR_SECONDS = _float("SYNC_SETTLE_PAIR_SECONDS", default=0.05)
 SYNC_SETTLE_MAX_SECONDS = _float("SYNC_SETTLE_MAX_SECONDS", default=0.3)
 # Tasks one `sync_worker` process runs at once; they mostly wait for Zuora, so
 # about ZUORA_MAX_CONCURRENCY (the client caps requests per process anyway).

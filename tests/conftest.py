@@ -66,6 +66,7 @@ def on_postgresql(db: None) -> bool:
 def _no_settle_delay(settings: Any) -> None:
     """Syncs are due at once in tests, unless a test is about the settle delay."""
     settings.SYNC_SETTLE_SECONDS = 0
+    settings.SYNC_SETTLE_PAIR_SECONDS = 0
     settings.SYNC_SETTLE_BURST_SECONDS = 0
 
 

@@ -46,9 +46,12 @@ def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) 
 
     A request for an object that is already pending or running coalesces into
     its row (one task, one fetch); a dead one is revived. A lone request waits
-    `SYNC_SETTLE_SECONDS`; a further request before the run means a burst, and
-    the run then waits `SYNC_SETTLE_BURST_SECONDS` after the latest request, up
-    to `SYNC_SETTLE_MAX_SECONDS` after the first: a burst of callouts for one
+    `SYNC_SETTLE_SECONDS`; a second one before the run, `SYNC_SETTLE_PAIR_SECONDS`
+    after it (never sooner than the first's run): Zuora sends two callouts
+    at once for some changes, such as an account's Bill-To switch. A third
+    request before the run means a burst, and the run then waits
+    `SYNC_SETTLE_BURST_SECONDS` after the latest request, up to
+    `SYNC_SETTLE_MAX_SECONDS` after the first: a burst of callouts for one
     object costs one fetch even when their delivery is spread out.
     """
     return (kind, zuora_id) in request_syncs([(kind, zuora_id)], now=now)
@@ -144,6 +147,10 @@ def request_statement(vendor: str) -> str:
             next_attempt_at = CASE
                 WHEN {table}.state = %(dead)s THEN excluded.next_attempt_at
                 WHEN {table}.state = %(pending)s AND {table}.attempts = 0 THEN CASE
+                    WHEN {table}.last_requested_at <= {table}.requested_since THEN CASE
+                        WHEN %(pair)s <= {table}.next_attempt_at THEN {table}.next_attempt_at
+                        WHEN %(pair)s < {table}.settle_until THEN %(pair)s
+                        ELSE {table}.settle_until END
                     WHEN %(burst)s < {table}.settle_until
                     THEN %(burst)s ELSE {table}.settle_until END
                 ELSE {table}.next_attempt_at END,
@@ -164,6 +171,7 @@ def request_parameters(now: datetime) -> dict[str, object]:
         "settled": adapt(now + timedelta(seconds=settings.SYNC_SETTLE_SECONDS)),
         "settle_until": adapt(now + timedelta(seconds=settings.SYNC_SETTLE_MAX_SECONDS)),
         "burst": adapt(now + timedelta(seconds=settings.SYNC_SETTLE_BURST_SECONDS)),
+        "pair": adapt(now + timedelta(seconds=settings.SYNC_SETTLE_PAIR_SECONDS)),
         "pending": SyncState.PENDING.value,
         "dead": SyncState.DEAD.value,
     }

@@ -178,7 +178,10 @@ def test_overdue_lists_pending_syncs_whose_task_may_be_lost() -> None:
 
 
 @override_settings(
-    SYNC_SETTLE_SECONDS=0.03, SYNC_SETTLE_BURST_SECONDS=0.1, SYNC_SETTLE_MAX_SECONDS=0.3
+    SYNC_SETTLE_SECONDS=0.03,
+    SYNC_SETTLE_PAIR_SECONDS=0.05,
+    SYNC_SETTLE_BURST_SECONDS=0.1,
+    SYNC_SETTLE_MAX_SECONDS=0.3,
 )
 def test_a_burst_of_requests_settles_before_the_first_run() -> None:
     object_id = zuora_id()
@@ -188,7 +191,12 @@ def test_a_burst_of_requests_settles_before_the_first_run() -> None:
     assert PendingSync.objects.get().next_attempt_at == start + timedelta(seconds=0.03)
     assert pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start) is None
 
-    # A second one makes it a burst: the run waits the longer delay after the latest...
+    # A second one (Zuora sends two callouts for some changes) waits the pair's
+    # delay after it.
+    second = start + timedelta(seconds=0.01)
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=second)
+    assert PendingSync.objects.get().next_attempt_at == second + timedelta(seconds=0.05)
+    # A third makes it a burst: the run waits the longer delay after the latest...
     later = start + timedelta(seconds=0.02)
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=later)
     assert PendingSync.objects.get().next_attempt_at == later + timedelta(seconds=0.1)
@@ -205,6 +213,42 @@ def test_a_burst_of_requests_settles_before_the_first_run() -> None:
         pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.29)) is None
     )
     assert pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.3))
+
+
+@override_settings(
+    SYNC_SETTLE_SECONDS=0.03,
+    SYNC_SETTLE_PAIR_SECONDS=0.05,
+    SYNC_SETTLE_BURST_SECONDS=0.1,
+    SYNC_SETTLE_MAX_SECONDS=0.3,
+)
+def test_a_second_request_never_moves_the_run_earlier() -> None:
+    object_id = zuora_id()
+    start = timezone.now()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
+    # Recorded by another process whose clock is behind this one's.
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start - timedelta(seconds=0.03))
+    assert PendingSync.objects.get().next_attempt_at == start + timedelta(seconds=0.03)
+
+
+@override_settings(
+    SYNC_SETTLE_SECONDS=0.03,
+    SYNC_SETTLE_PAIR_SECONDS=0.05,
+    SYNC_SETTLE_BURST_SECONDS=0.1,
+    SYNC_SETTLE_MAX_SECONDS=0.3,
+)
+def test_a_pair_after_a_run_that_was_requested_again_waits_the_pair_delay() -> None:
+    object_id = zuora_id()
+    start = timezone.now()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.03))
+    assert held is not None
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.05))
+    requeued_at = start + timedelta(seconds=0.3)
+    assert pending.finish(held, now=requeued_at) is True
+
+    second = requeued_at + timedelta(seconds=0.01)
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=second)
+    assert PendingSync.objects.get().next_attempt_at == second + timedelta(seconds=0.05)
 
 
 @override_settings(SYNC_SETTLE_SECONDS=0.05, SYNC_SETTLE_MAX_SECONDS=0.2)

@@ -153,6 +153,7 @@ def test_a_burst_of_callouts_costs_one_fetch_even_with_an_idle_worker(
     # delay then in force, the first gap included (they once passed 0.1 s
     # and then 0.25 s in full parallel runs on a slow machine).
     settings.SYNC_SETTLE_SECONDS = 1.0
+    settings.SYNC_SETTLE_PAIR_SECONDS = 1.0
     settings.SYNC_SETTLE_BURST_SECONDS = 1.0
     settings.SYNC_SETTLE_MAX_SECONDS = 3.0
     remote = new_account(zuora)

@@ -13,6 +13,13 @@ from tests.factories import zuora_id
 pytestmark = pytest.mark.django_db
 
 ACCOUNT = SyncKind.ACCOUNT
+# The settle delays as configured by default (the tests' own are 0).
+SETTLE_DELAYS = override_settings(
+    SYNC_SETTLE_SECONDS=0.03,
+    SYNC_SETTLE_PAIR_SECONDS=0.05,
+    SYNC_SETTLE_BURST_SECONDS=0.1,
+    SYNC_SETTLE_MAX_SECONDS=0.3,
+)
 
 
 def test_first_request_creates_a_pending_row_and_asks_for_a_task() -> None:
@@ -177,12 +184,7 @@ def test_overdue_lists_pending_syncs_whose_task_may_be_lost() -> None:
     assert pending.overdue(grace=120) == [(ACCOUNT, object_id)]
 
 
-@override_settings(
-    SYNC_SETTLE_SECONDS=0.03,
-    SYNC_SETTLE_PAIR_SECONDS=0.05,
-    SYNC_SETTLE_BURST_SECONDS=0.1,
-    SYNC_SETTLE_MAX_SECONDS=0.3,
-)
+@SETTLE_DELAYS
 def test_a_burst_of_requests_settles_before_the_first_run() -> None:
     object_id = zuora_id()
     start = timezone.now()
@@ -215,12 +217,7 @@ def test_a_burst_of_requests_settles_before_the_first_run() -> None:
     assert pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.3))
 
 
-@override_settings(
-    SYNC_SETTLE_SECONDS=0.03,
-    SYNC_SETTLE_PAIR_SECONDS=0.05,
-    SYNC_SETTLE_BURST_SECONDS=0.1,
-    SYNC_SETTLE_MAX_SECONDS=0.3,
-)
+@SETTLE_DELAYS
 def test_a_second_request_never_moves_the_run_earlier() -> None:
     object_id = zuora_id()
     start = timezone.now()
@@ -230,12 +227,7 @@ def test_a_second_request_never_moves_the_run_earlier() -> None:
     assert PendingSync.objects.get().next_attempt_at == start + timedelta(seconds=0.03)
 
 
-@override_settings(
-    SYNC_SETTLE_SECONDS=0.03,
-    SYNC_SETTLE_PAIR_SECONDS=0.05,
-    SYNC_SETTLE_BURST_SECONDS=0.1,
-    SYNC_SETTLE_MAX_SECONDS=0.3,
-)
+@SETTLE_DELAYS
 def test_a_pair_after_a_run_that_was_requested_again_waits_the_pair_delay() -> None:
     object_id = zuora_id()
     start = timezone.now()

@@ -74,7 +74,9 @@ Run = tuple[float, float, float]  # (enqueued, claimed, finished), epoch seconds
 
 def sync_runs(since: float) -> dict[tuple[str, str], list[Run]]:
     """Finished sync runs that claimed their object, per object since `since`,
-    in the order they claimed it."""
+    in the order they claimed it. An account's run that completed contacts'
+    syncs (their callouts came before its fetch, which brought them as
+    Bill-To or Sold-To) is also a run of each of those contacts."""
     runs: dict[tuple[str, str], list[Run]] = defaultdict(list)
     rows = _finished_syncs(since).values_list(
         "args_kwargs", "enqueued_at", "return_value", "finished_at"
@@ -83,13 +85,14 @@ def sync_runs(since: float) -> dict[tuple[str, str], list[Run]]:
         args = arguments.get("args") or []
         claimed = result.get("claimed_at") if isinstance(result, dict) else None
         if len(args) >= 2 and claimed:
-            runs[(args[0], args[1])].append(
-                (
-                    enqueued.timestamp(),
-                    datetime.fromisoformat(claimed).timestamp(),
-                    finished.timestamp(),
-                )
+            run = (
+                enqueued.timestamp(),
+                datetime.fromisoformat(claimed).timestamp(),
+                finished.timestamp(),
             )
+            runs[(args[0], args[1])].append(run)
+            for contact_id in result.get("covered") or []:
+                runs[("contact", contact_id)].append(run)
     for item in runs.values():
         item.sort(key=lambda run: run[1])
     return runs

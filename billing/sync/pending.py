@@ -12,7 +12,7 @@ import random
 import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
@@ -35,6 +35,8 @@ class Claim:
     token: str
     attempt: int
     claimed_at: datetime  # when the claim was taken: the fetch comes after
+    # Contacts whose syncs an account's sync completed (`finish_covered`).
+    covered: list[str] = field(default_factory=list, compare=False)
 
 
 class ClaimLost(Exception):
@@ -375,20 +377,20 @@ def cover_contacts(held: Claim) -> int:
         return cursor.rowcount
 
 
-def finish_covered(held: Claim, contact_ids: Sequence[str]) -> int:
+def finish_covered(held: Claim, contact_ids: Sequence[str]) -> list[str]:
     """Inside the transaction that stored an account with these contacts (its Bill-To
     and Sold-To, fetched with it): their pending syncs that nothing was requested
-    for since `cover_contacts` are done. Returns how many."""
+    for since `cover_contacts` are done. Returns their ids."""
     if not contact_ids:
-        return 0
+        return []
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {_TABLE} WHERE kind = %s AND zuora_id IN "  # noqa: S608
             f"({', '.join(['%s'] * len(contact_ids))}) AND state = %s "
-            "AND cover_token = %s AND generation = cover_generation",
+            "AND cover_token = %s AND generation = cover_generation RETURNING zuora_id",
             [SyncKind.CONTACT.value, *contact_ids, SyncState.PENDING.value, held.token],
         )
-        return cursor.rowcount
+        return sorted(zuora_id for (zuora_id,) in cursor.fetchall())
 
 
 def finish(held: Claim, *, now: datetime | None = None) -> bool:

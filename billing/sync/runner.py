@@ -58,12 +58,15 @@ class SyncRun:
     # it claimed nothing. A task can start while its object's burst still
     # settles, and claims only when that is over.
     claimed_at: datetime | None = None
+    # Contacts whose pending syncs an account's sync completed (`pending.finish_covered`).
+    covered: tuple[str, ...] = ()
 
-    def as_result(self) -> dict[str, str | None]:
+    def as_result(self) -> dict[str, object]:
         """The task's return value (JSON)."""
         return {
             "outcome": self.outcome.value,
             "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
+            "covered": list(self.covered),
         }
 
 
@@ -129,7 +132,8 @@ def run_pending_sync_recorded(
             "duration_ms": round(duration * 1000, 1),
         },
     )
-    return SyncRun(outcome, held.claimed_at)
+    committed = outcome in {Outcome.DONE, Outcome.REQUEUED}
+    return SyncRun(outcome, held.claimed_at, tuple(held.covered) if committed else ())
 
 
 def _release_connection() -> None:
@@ -182,7 +186,8 @@ def _store_account(
         held, [contact.id for contact in (account.bill_to, account.sold_to) if contact is not None]
     )
     if covered:
-        transaction.on_commit(lambda: CONTACT_SYNCS_COVERED.inc(covered))
+        held.covered[:] = covered  # reported only when the run commits
+        transaction.on_commit(lambda: CONTACT_SYNCS_COVERED.inc(len(covered)))
     return result
 
 

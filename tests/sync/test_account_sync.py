@@ -67,9 +67,13 @@ def test_a_sync_task_says_when_it_claimed_its_object(zuora: EmulatorHandle) -> N
     assert run.outcome == Outcome.DONE
     assert run.claimed_at is not None
     assert before <= run.claimed_at <= timezone.now()
-    assert run.as_result() == {"outcome": "done", "claimed_at": run.claimed_at.isoformat()}
+    assert run.as_result() == {
+        "outcome": "done",
+        "claimed_at": run.claimed_at.isoformat(),
+        "covered": [],
+    }
     # Nothing pending any more: nothing claimed, nothing fetched.
-    assert again.as_result() == {"outcome": "skipped", "claimed_at": None}
+    assert again.as_result() == {"outcome": "skipped", "claimed_at": None, "covered": []}
 
 
 def test_a_burst_of_requests_for_one_object_costs_one_fetch(zuora: EmulatorHandle) -> None:

@@ -21,7 +21,7 @@ from django_tasks_db.models import DBTaskResult
 from billing.models import PendingSync, SyncKind, SyncState
 from billing.sync import pending, queue
 from billing.sync.queue import Callout, record_callouts
-from billing.sync.runner import Outcome, run_pending_sync
+from billing.sync.runner import Outcome, run_pending_sync, run_pending_sync_recorded
 from tests.factories import zuora_id
 from tests.sync.conftest import differences, new_account
 from tests.sync.test_concurrent_reconcile import (
@@ -163,7 +163,7 @@ def test_a_contact_requested_after_the_account_fetch_began_is_not_covered() -> N
     # The Sold-To changes again after the account's fetch began.
     record_callouts([Callout(kind=CONTACT, zuora_id=sold_to, account_zuora_id=account_id)])
 
-    assert pending.finish_covered(held, [bill_to, sold_to]) == 1
+    assert pending.finish_covered(held, [bill_to, sold_to]) == [bill_to]
 
     assert list(PendingSync.objects.filter(kind=CONTACT).values_list("zuora_id", flat=True)) == [
         sold_to
@@ -185,8 +185,8 @@ def test_only_the_account_sync_that_took_the_snapshot_covers() -> None:
         claimed_at=due,
     )
 
-    assert pending.finish_covered(stranger, [contact_id]) == 0
-    assert pending.finish_covered(first, [contact_id]) == 1
+    assert pending.finish_covered(stranger, [contact_id]) == []
+    assert pending.finish_covered(first, [contact_id]) == [contact_id]
 
 
 @pytest.mark.django_db
@@ -200,7 +200,10 @@ def test_a_new_account_costs_one_fetch_for_it_and_its_two_contacts(
 
     # The Sold-To's task runs first: it is parked, and its worker's thread is free.
     assert run_pending_sync(kind=CONTACT, zuora_id=remote.sold_to_id) == Outcome.PARKED
-    assert run_pending_sync(kind=ACCOUNT, zuora_id=remote.id) == Outcome.DONE
+    run = run_pending_sync_recorded(kind=ACCOUNT, zuora_id=remote.id)
+    assert run.outcome == Outcome.DONE
+    # The account's task says which contacts' syncs it completed.
+    assert run.as_result()["covered"] == sorted([remote.bill_to_id, remote.sold_to_id])
     for contact_id in (remote.bill_to_id, remote.sold_to_id):
         assert run_pending_sync(kind=CONTACT, zuora_id=contact_id) == Outcome.SKIPPED
 

@@ -234,12 +234,12 @@ def claim(
 ) -> Claim | None:
     """Take a due pending sync for this worker, or None if it is not ours to run.
 
-    A contact whose callout named its account is not taken while that
-    account's sync runs or is about to (`ACCOUNT_DUE_WAIT_SECONDS`;
-    `wait_for_account`):
-    that sync fetches the Bill-To and Sold-To with the account, and covers
-    their pending syncs (`cover_contacts`, `finish_covered`), as when both
-    were just created. Such a contact is parked meanwhile (`park`).
+    A contact whose callout named its account is not taken, unless
+    `wait_for_account` is off, while that account's sync runs or is about to
+    (`ACCOUNT_DUE_WAIT_SECONDS`): that sync fetches the Bill-To and Sold-To
+    with the account, and covers their pending syncs (`cover_contacts`,
+    `finish_covered`), as when both were just created. Such a contact is
+    parked meanwhile (`park`).
 
     One `UPDATE … RETURNING` (every sync starts with it: the ORM's update and
     a query for the row's id and attempts were two statements).
@@ -338,6 +338,14 @@ def park(*, zuora_id: str, now: datetime | None = None) -> bool:
         return cursor.rowcount > 0
 
 
+# The pending contact syncs whose callouts named the account given as the
+# parameter (`<> ''` lets PostgreSQL use the partial index `pending_sync_account`).
+_PENDING_CONTACTS_OF = (
+    "account_zuora_id = %s AND account_zuora_id <> '' "
+    f"AND kind = '{SyncKind.CONTACT.value}' AND state = '{SyncState.PENDING.value}'"
+)
+
+
 def release_contacts(account_zuora_id: str, *, now: datetime | None = None) -> set[tuple[str, str]]:
     """When an account's sync ends: its contacts still pending run now (they may
     be parked). Returns them, to enqueue."""
@@ -346,16 +354,9 @@ def release_contacts(account_zuora_id: str, *, now: datetime | None = None) -> s
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_TABLE} SET next_attempt_at = CASE WHEN next_attempt_at > %s "  # noqa: S608
-            "THEN %s ELSE next_attempt_at END "
-            "WHERE account_zuora_id = %s AND account_zuora_id <> '' AND kind = %s AND state = %s "
+            f"THEN %s ELSE next_attempt_at END WHERE {_PENDING_CONTACTS_OF} "
             "RETURNING kind, zuora_id",
-            [
-                adapt(now),
-                adapt(now),
-                account_zuora_id,
-                SyncKind.CONTACT.value,
-                SyncState.PENDING.value,
-            ],
+            [adapt(now), adapt(now), account_zuora_id],
         )
         return set(cursor.fetchall())
 
@@ -371,8 +372,8 @@ def cover_contacts(held: Claim) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_TABLE} SET cover_token = %s, cover_generation = generation "  # noqa: S608
-            "WHERE account_zuora_id = %s AND account_zuora_id <> '' AND kind = %s AND state = %s",
-            [held.token, held.zuora_id, SyncKind.CONTACT.value, SyncState.PENDING.value],
+            f"WHERE {_PENDING_CONTACTS_OF}",
+            [held.token, held.zuora_id],
         )
         return cursor.rowcount
 

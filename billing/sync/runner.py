@@ -152,14 +152,14 @@ def _reconcile(held: pending.Claim) -> Outcome:
     client = zuora_client()
     if held.kind == SyncKind.ACCOUNT:
         coverable = pending.cover_contacts(held) > 0
-    _release_connection()
-    if held.kind == SyncKind.ACCOUNT:
+        _release_connection()
         try:
             account = client.get_account(held.zuora_id)
         except ZuoraNotFound:
             return _commit(held, lambda: remove_account(held.zuora_id))
         return _commit(held, lambda: _store_account(held, account, coverable=coverable))
 
+    _release_connection()
     try:
         contact = client.get_contact(held.zuora_id)
     except ZuoraNotFound:

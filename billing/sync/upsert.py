@@ -264,6 +264,10 @@ def _rows_per_statement(rows: int, columns: int) -> int:
     return max(1, limit // columns)
 
 
+# Up to this many values, a row source on PostgreSQL is typed scalars, not arrays.
+SCALARS_UP_TO = 64
+
+
 def _rows_source(
     fields: Sequence[models.Field], rows: Sequence[Sequence[Any]]
 ) -> tuple[str, list[Any]]:
@@ -273,10 +277,15 @@ def _rows_source(
     per column, so the statement stays short whatever the number of rows
     (psycopg re-parses, uncached, every statement over 4 KiB: a page of 2,000
     rows as VALUES cost a full import 18 % of its time), sent in binary (see
-    `server_cursor`). Elsewhere, VALUES.
+    `server_cursor`). A few rows (a sync's account, its Bill-To and Sold-To)
+    go as `VALUES (%b::type, …)` instead: psycopg dumps a one-element array in
+    Python, a scalar in C (a row of 23 values: 294 against 132 µs of the
+    client's CPU per statement, round trip included). Elsewhere, VALUES.
     """
     if connection.vendor == "postgresql":
-        return _unnest(tuple(fields)), [list(column) for column in zip(*rows, strict=True)]
+        if len(rows) * len(fields) > SCALARS_UP_TO:
+            return _unnest(tuple(fields)), [list(column) for column in zip(*rows, strict=True)]
+        return _typed_values(tuple(fields), len(rows)), [value for row in rows for value in row]
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     return f"VALUES {', '.join([placeholders] * len(rows))}", [
         value for row in rows for value in row
@@ -287,6 +296,12 @@ def _rows_source(
 def _unnest(fields: tuple[models.Field, ...]) -> str:
     arrays = ", ".join(f"%b::{field.db_type(connection)}[]" for field in fields)
     return f"SELECT * FROM unnest({arrays})"  # noqa: S608 (types from the model)
+
+
+@functools.cache
+def _typed_values(fields: tuple[models.Field, ...], rows: int) -> str:
+    row = "(" + ", ".join(f"%b::{field.db_type(connection)}" for field in fields) + ")"
+    return f"VALUES {', '.join([row] * rows)}"
 
 
 @contextmanager

@@ -12,7 +12,7 @@ import random
 import secrets
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
@@ -35,6 +35,9 @@ class Claim:
     token: str
     attempt: int
     claimed_at: datetime  # when the claim was taken: the fetch comes after
+    # An account's claim: how many of its contacts' pending syncs it may cover
+    # (`cover_contacts`); 0 for a contact's.
+    covering: int = field(default=0, compare=False)
     # Contacts whose syncs an account's sync completed (`finish_covered`).
     covered: list[str] = field(default_factory=list, compare=False)
 
@@ -208,8 +211,8 @@ def seconds_until_due(
     return wait if wait <= settings.SYNC_SETTLE_MAX_SECONDS else None
 
 
-def _no_account_sync_ahead() -> str:
-    return f"AND NOT EXISTS ({_account_sync_ahead(connection.vendor)})"
+def _no_account_sync_ahead(vendor: str) -> str:
+    return f"AND NOT EXISTS ({_account_sync_ahead(vendor)})"
 
 
 # A contact waits for its account's sync when that sync runs, or became due
@@ -242,7 +245,9 @@ def claim(
     parked meanwhile (`park`).
 
     One `UPDATE … RETURNING` (every sync starts with it: the ORM's update and
-    a query for the row's id and attempts were two statements).
+    a query for the row's id and attempts were two statements). An account's
+    claim also marks its contacts' pending syncs for it (`Claim.covering`), in
+    the same statement on PostgreSQL.
 
     The claim's `claimed_at` is when the statement returned (or `now`, when
     given): requests recorded after it reach a running sync and make it run
@@ -256,32 +261,61 @@ def claim(
     token = secrets.token_hex(16)
     adapt = connection.ops.adapt_datetimefield_value
     waits = kind == SyncKind.CONTACT and wait_for_account
-    sql = f"""
-        UPDATE {_TABLE} SET state = %s, claim_token = %s, claimed_generation = generation,
-            claimed_at = %s, lease_expires_at = %s, attempts = attempts + 1
-        WHERE kind = %s AND zuora_id = %s AND state = %s AND next_attempt_at <= %s
-        {_no_account_sync_ahead() if waits else ""}
-        RETURNING id, attempts
-    """  # noqa: S608 (table name from the model; values are parameters)
+    covers = kind == SyncKind.ACCOUNT
     lease_expires = now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
     parameters = [SyncState.RUNNING.value, token, adapt(now), adapt(lease_expires)]
     parameters += [str(kind), zuora_id, SyncState.PENDING.value, adapt(now)]
     if waits:
         parameters.append(_account_due_since(now))
+    together = covers and connection.vendor == "postgresql"
+    if together:
+        parameters += [token, zuora_id]
+    statement = _claim_statement(connection.vendor, waits=waits, covers=together)
     with connection.cursor() as cursor:
-        cursor.execute(sql, parameters)
+        cursor.execute(statement, parameters)
         taken = cursor.fetchone()
     if taken is None:
         return None
-    pk, attempts = taken
-    return Claim(
+    pk, attempts, covering = taken
+    held = Claim(
         pk=pk,
         kind=SyncKind(kind),
         zuora_id=zuora_id,
         token=token,
         attempt=attempts,
         claimed_at=given or timezone.now(),
+        covering=covering,
     )
+    if covers and not together:
+        return replace(held, covering=cover_contacts(held))
+    return held
+
+
+@cache
+def _claim_statement(vendor: str, *, waits: bool, covers: bool) -> str:
+    """The claim's `UPDATE … RETURNING id, attempts, <contacts covered>`.
+
+    `covers` (an account's, on PostgreSQL): the same statement marks the
+    account's pending contact syncs as `cover_contacts` does, once the claim
+    is taken; elsewhere that is a statement of its own.
+    """
+    claim = f"""
+        UPDATE {_TABLE} SET state = %s, claim_token = %s, claimed_generation = generation,
+            claimed_at = %s, lease_expires_at = %s, attempts = attempts + 1
+        WHERE kind = %s AND zuora_id = %s AND state = %s AND next_attempt_at <= %s
+        {_no_account_sync_ahead(vendor) if waits else ""}
+        RETURNING id, attempts
+    """  # noqa: S608 (table name from the model; values are parameters)
+    if not covers:
+        return f"{claim}, 0"
+    return f"""
+        WITH claimed AS ({claim}), covered AS (
+            UPDATE {_TABLE} SET cover_token = %s, cover_generation = generation
+            WHERE {_PENDING_CONTACTS_OF} AND EXISTS (SELECT 1 FROM claimed)
+            RETURNING 1
+        )
+        SELECT id, attempts, (SELECT count(*) FROM covered) FROM claimed
+    """  # noqa: S608
 
 
 @cache
@@ -353,17 +387,22 @@ def release_contacts(account_zuora_id: str, *, now: datetime | None = None) -> s
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {_TABLE} SET next_attempt_at = CASE WHEN next_attempt_at > %s "  # noqa: S608
-            f"THEN %s ELSE next_attempt_at END WHERE {_PENDING_CONTACTS_OF} "
-            "RETURNING kind, zuora_id",
-            [adapt(now), adapt(now), account_zuora_id],
+            f"{_RELEASE} RETURNING kind, zuora_id", [adapt(now), adapt(now), account_zuora_id]
         )
         return set(cursor.fetchall())
 
 
+# Parameters: the time now, twice, and the account's Zuora id.
+_RELEASE = (
+    f"UPDATE {_TABLE} SET next_attempt_at = CASE WHEN next_attempt_at > %s "  # noqa: S608
+    f"THEN %s ELSE next_attempt_at END WHERE {_PENDING_CONTACTS_OF}"
+)
+
+
 def cover_contacts(held: Claim) -> int:
-    """Before an account's fetch: its contacts' pending syncs, as requested so far,
-    may be covered by it (`finish_covered`). Returns how many there are.
+    """Part of an account's claim, before its fetch: its contacts' pending syncs, as
+    requested so far, may be covered by it (`finish_covered`). Returns how many
+    there are.
 
     Only contacts whose callouts named the account are found here. Their
     requests up to now came before the fetch, so the fetch sees what they
@@ -394,6 +433,12 @@ def finish_covered(held: Claim, contact_ids: Sequence[str]) -> list[str]:
         return sorted(zuora_id for (zuora_id,) in cursor.fetchall())
 
 
+_FINISHED = (
+    f"DELETE FROM {_TABLE} WHERE id = %s AND claim_token = %s "  # noqa: S608
+    "AND generation = claimed_generation"
+)
+
+
 def finish(held: Claim, *, now: datetime | None = None) -> bool:
     """Mark the sync done, inside the transaction that committed its work.
 
@@ -406,14 +451,38 @@ def finish(held: Claim, *, now: datetime | None = None) -> bool:
     # the new generation (PostgreSQL re-checks the condition on the row as
     # it is after the wait), and the row goes back to pending below.
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"DELETE FROM {_TABLE} WHERE id = %s AND claim_token = %s "  # noqa: S608
-            "AND generation = claimed_generation",
-            [held.pk, held.token],
-        )
+        cursor.execute(_FINISHED, [held.pk, held.token])
         if cursor.rowcount:
             return False
-    # Settle again, so that the rest of a burst joins this one more fetch.
+    return _requeue(held, now)
+
+
+def finish_account(
+    held: Claim, *, now: datetime | None = None
+) -> tuple[bool, set[tuple[str, str]]]:
+    """`finish` for an account's sync, which also hands its contacts back
+    (`release_contacts`): whether it goes back to pending, and the contacts to
+    enqueue. On PostgreSQL, both in one statement."""
+    now = now or timezone.now()
+    if connection.vendor != "postgresql":
+        released = release_contacts(held.zuora_id, now=now)
+        return finish(held, now=now), released
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH released AS ({_RELEASE} RETURNING zuora_id), "  # noqa: S608
+            f"done AS ({_FINISHED} RETURNING 1) "
+            "SELECT (SELECT count(*) FROM done), ARRAY(SELECT zuora_id FROM released)",
+            [adapt(now), adapt(now), held.zuora_id, held.pk, held.token],
+        )
+        [(done, released)] = cursor.fetchall()
+    contacts = {(SyncKind.CONTACT.value, zuora_id) for zuora_id in released}
+    return (False if done else _requeue(held, now)), contacts
+
+
+def _requeue(held: Claim, now: datetime) -> bool:
+    """A request came in while the sync ran: pending again (True), settling anew
+    so that the rest of a burst joins this one more fetch."""
     requeued = PendingSync.objects.filter(pk=held.pk, claim_token=held.token).update(
         state=SyncState.PENDING,
         claim_token="",

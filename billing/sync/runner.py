@@ -151,7 +151,7 @@ def _release_connection() -> None:
 def _reconcile(held: pending.Claim) -> Outcome:
     client = zuora_client()
     if held.kind == SyncKind.ACCOUNT:
-        coverable = pending.cover_contacts(held) > 0
+        coverable = held.covering > 0
         _release_connection()
         try:
             account = client.get_account(held.zuora_id)
@@ -234,15 +234,20 @@ def _commit(held: pending.Claim, write: Callable[[], ReconcileResult]) -> Outcom
 
 def _finish(held: pending.Claim) -> Outcome:
     """Called inside the transaction that holds the reconciliation."""
-    _release_contacts(held)
-    if pending.finish(held):
+    if held.kind == SyncKind.ACCOUNT:
+        # An account's sync ends: its contacts parked meanwhile run now.
+        requeued, released = pending.finish_account(held)
+        queue.enqueue_started(released)
+    else:
+        requeued = pending.finish(held)
+    if requeued:
         transaction.on_commit(lambda: queue.enqueue(kind=held.kind, zuora_id=held.zuora_id))
         return Outcome.REQUEUED
     return Outcome.DONE
 
 
 def _release_contacts(held: pending.Claim) -> None:
-    """An account's sync ends: its contacts parked meanwhile run now."""
+    """An account's sync failed: its contacts parked meanwhile run now."""
     if held.kind == SyncKind.ACCOUNT:
         queue.enqueue_started(pending.release_contacts(held.zuora_id))
 

@@ -131,6 +131,23 @@ def test_a_resync_with_the_same_bill_to_and_sold_to_leaves_the_references_alone(
     assert differences(zuora) == []
 
 
+def test_an_account_sync_keeps_its_pending_row_in_two_statements_on_postgresql(
+    zuora: EmulatorHandle,
+) -> None:
+    remote = new_account(zuora)
+    queue.request(kind=ACCOUNT, zuora_id=remote.id)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert run_pending_sync(kind=ACCOUNT, zuora_id=remote.id) == Outcome.DONE
+
+    bookkeeping = [
+        query["sql"] for query in queries.captured_queries if "billing_pendingsync" in query["sql"]
+    ]
+    # The claim also marks the contacts' syncs it may cover; the finish also
+    # hands them back. Elsewhere each is a statement of its own.
+    assert len(bookkeeping) == (2 if connection.vendor == "postgresql" else 4), bookkeeping
+
+
 # A read of one account by its Zuora id, written by hand or by the ORM.
 ACCOUNT_BY_ZUORA_ID = re.compile(
     r'^SELECT .* FROM "billing_billingaccount" WHERE ("billing_billingaccount"\.)?"zuora_id" = '

@@ -147,6 +147,54 @@ def test_a_contact_that_does_not_wait_is_claimed() -> None:
 
 
 @pytest.mark.django_db
+def test_an_account_claim_marks_its_pending_contacts_for_covering() -> None:
+    account_id, bill_to, sold_to = zuora_id(), zuora_id(), zuora_id()
+    record_callouts(
+        [
+            Callout(kind=ACCOUNT, zuora_id=account_id),
+            Callout(kind=CONTACT, zuora_id=bill_to, account_zuora_id=account_id),
+            Callout(kind=CONTACT, zuora_id=sold_to, account_zuora_id=account_id),
+        ]
+    )
+    due = contact_row(bill_to).next_attempt_at
+    early = due - timedelta(milliseconds=10)
+
+    # Not taken (still settling): nothing marked.
+    assert pending.claim(kind=ACCOUNT, zuora_id=account_id, now=early) is None
+    assert {contact_row(c).cover_token for c in (bill_to, sold_to)} == {""}
+
+    held = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=due)
+    assert held is not None
+    assert held.covering == 2
+    assert {contact_row(c).cover_token for c in (bill_to, sold_to)} == {held.token}
+    # A contact's claim covers nothing.
+    contact = pending.claim(kind=CONTACT, zuora_id=bill_to, now=due, wait_for_account=False)
+    assert contact is not None
+    assert contact.covering == 0
+
+
+@pytest.mark.django_db
+def test_an_account_sync_that_ends_hands_its_contacts_back_and_reruns_if_requested() -> None:
+    account_id, contact_id, due = an_account_and_its_contact_requested()
+    assert pending.park(zuora_id=contact_id, now=due) is True
+    held = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=due)
+    assert held is not None
+    # The account changes again while its sync runs.
+    record_callouts([Callout(kind=ACCOUNT, zuora_id=account_id)])
+
+    ended = due + timedelta(seconds=1)
+    assert pending.finish_account(held, now=ended) == (True, {(CONTACT, contact_id)})
+
+    assert contact_row(contact_id).next_attempt_at == ended  # parked until then
+    account = PendingSync.objects.get(kind=ACCOUNT, zuora_id=account_id)
+    assert (account.state, account.claim_token) == (SyncState.PENDING, "")
+    again = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=ended + timedelta(seconds=1))
+    assert again is not None
+    assert pending.finish_account(again) == (False, {(CONTACT, contact_id)})
+    assert not PendingSync.objects.filter(kind=ACCOUNT).exists()
+
+
+@pytest.mark.django_db
 def test_a_contact_requested_after_the_account_fetch_began_is_not_covered() -> None:
     account_id, bill_to, sold_to = zuora_id(), zuora_id(), zuora_id()
     record_callouts(
@@ -255,8 +303,7 @@ def test_a_contact_parked_as_its_account_sync_commits_is_not_left_parked() -> No
 
     def end_the_account_sync() -> None:
         with transaction.atomic():
-            pending.release_contacts(account_id, now=due)
-            assert pending.finish(held) is False
+            assert pending.finish_account(held, now=due) == (False, {(CONTACT, contact_id)})
             ended.set()
             commit.wait(30)
 

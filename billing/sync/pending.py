@@ -423,14 +423,28 @@ def finish_covered(held: Claim, contact_ids: Sequence[str]) -> list[str]:
     for since `cover_contacts` are done. Returns their ids."""
     if not contact_ids:
         return []
+    parameters = [SyncKind.CONTACT.value, *contact_ids, SyncState.PENDING.value, held.token]
+    # The account's pending row first (`_LOCK_ACCOUNT_ROW`).
+    lock = ""
+    if connection.vendor == "postgresql":
+        lock = f"AND EXISTS ({_LOCK_ACCOUNT_ROW}) "
+        parameters.append(held.pk)
     with connection.cursor() as cursor:
         cursor.execute(
             f"DELETE FROM {_TABLE} WHERE kind = %s AND zuora_id IN "  # noqa: S608
             f"({', '.join(['%s'] * len(contact_ids))}) AND state = %s "
-            "AND cover_token = %s AND generation = cover_generation RETURNING zuora_id",
-            [SyncKind.CONTACT.value, *contact_ids, SyncState.PENDING.value, held.token],
+            f"AND cover_token = %s AND generation = cover_generation {lock}RETURNING zuora_id",
+            parameters,
         )
         return sorted(zuora_id for (zuora_id,) in cursor.fetchall())
+
+
+# An account's sync writes its own pending row, and then its contacts', only
+# with that row locked (PostgreSQL): parking a contact share-locks the
+# account's row and then writes the contact's, and a request locks rows in
+# key order (accounts before contacts). Taken the other way round, a parking
+# and the account's commit could each wait for the other (a deadlock).
+_LOCK_ACCOUNT_ROW = f"SELECT 1 FROM {_TABLE} WHERE id = %s FOR NO KEY UPDATE"  # noqa: S608
 
 
 _FINISHED = (
@@ -469,11 +483,14 @@ def finish_account(
         return finish(held, now=now), released
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
+        # The account's row is locked first (`_LOCK_ACCOUNT_ROW`), by the
+        # statement's first step, which both writes wait for.
         cursor.execute(
-            f"WITH released AS ({_RELEASE} RETURNING zuora_id), "  # noqa: S608
-            f"done AS ({_FINISHED} RETURNING 1) "
+            f"WITH account AS ({_LOCK_ACCOUNT_ROW}), "  # noqa: S608
+            f"done AS ({_FINISHED} AND EXISTS (SELECT 1 FROM account) RETURNING 1), "
+            f"released AS ({_RELEASE} AND EXISTS (SELECT 1 FROM account) RETURNING zuora_id) "
             "SELECT (SELECT count(*) FROM done), ARRAY(SELECT zuora_id FROM released)",
-            [adapt(now), adapt(now), held.zuora_id, held.pk, held.token],
+            [held.pk, held.pk, held.token, adapt(now), adapt(now), held.zuora_id],
         )
         [(done, released)] = cursor.fetchall()
     contacts = {(SyncKind.CONTACT.value, zuora_id) for zuora_id in released}

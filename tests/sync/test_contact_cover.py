@@ -325,3 +325,45 @@ def test_a_contact_parked_as_its_account_sync_commits_is_not_left_parked() -> No
     # It saw the account's sync ended: nothing would hand it back.
     assert parked == [False]
     assert pending.claim(kind=CONTACT, zuora_id=contact_id, now=due) is not None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_parked_while_its_covered_sync_is_deleted_does_not_deadlock() -> None:
+    # The account's transaction completes the contact's covered sync, and
+    # the contact's parking (which share-locks the account's pending row)
+    # comes in before that transaction ends. Both take the account's row
+    # before the contact's, so the parking waits rather than deadlock.
+    account_id, contact_id, due = an_account_and_its_contact_requested()
+    held = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=due)
+    assert held is not None
+    assert held.covering == 1
+    covered, commit = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    parker: list[int] = []
+    parked: list[bool] = []
+
+    def end_the_account_sync() -> None:
+        with transaction.atomic():
+            assert pending.finish_covered(held, [contact_id]) == [contact_id]
+            covered.set()
+            commit.wait(30)
+            assert pending.finish_account(held, now=due) == (False, set())
+
+    def park() -> None:
+        parker.append(backend_pid())
+        parked.append(pending.park(zuora_id=contact_id, now=due))
+
+    threads = [in_a_thread(end_the_account_sync, errors)]
+    try:
+        assert covered.wait(30)
+        threads.append(in_a_thread(park, errors))
+        wait_until_waiting_for_a_lock(parker, "the contact's parking never waited", 30)
+    finally:
+        commit.set()
+        for thread in threads:
+            thread.join(30)
+
+    assert errors == []
+    assert parked == [False]
+    assert not PendingSync.objects.exists()

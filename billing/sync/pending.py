@@ -311,7 +311,7 @@ def _claim_statement(vendor: str, *, waits: bool, covers: bool) -> str:
     return f"""
         WITH claimed AS ({claim}), covered AS (
             UPDATE {_TABLE} SET cover_token = %s, cover_generation = generation
-            WHERE {_PENDING_CONTACTS_OF} AND EXISTS (SELECT 1 FROM claimed)
+            WHERE {_pending_contacts_of(vendor, " AND EXISTS (SELECT 1 FROM claimed)")}
             RETURNING 1
         )
         SELECT id, attempts, (SELECT count(*) FROM covered) FROM claimed
@@ -380,6 +380,23 @@ _PENDING_CONTACTS_OF = (
 )
 
 
+@cache
+def _pending_contacts_of(vendor: str, condition: str = "") -> str:
+    """The WHERE clause of a write to `_PENDING_CONTACTS_OF` (and `condition`).
+
+    On PostgreSQL the rows are locked in key order first, as a batch of
+    callouts locks them (`request_statement`): in the order of the account's
+    index, two contacts of one account could each be held by one of the two
+    while the other waits for it (a deadlock).
+    """
+    if vendor != "postgresql":
+        return f"{_PENDING_CONTACTS_OF}{condition}"
+    return (
+        f"id IN (SELECT id FROM {_TABLE} WHERE {_PENDING_CONTACTS_OF}{condition} "  # noqa: S608
+        "ORDER BY zuora_id FOR NO KEY UPDATE)"
+    )
+
+
 def release_contacts(account_zuora_id: str, *, now: datetime | None = None) -> set[tuple[str, str]]:
     """When an account's sync ends: its contacts still pending run now (they may
     be parked). Returns them, to enqueue."""
@@ -387,16 +404,18 @@ def release_contacts(account_zuora_id: str, *, now: datetime | None = None) -> s
     adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
         cursor.execute(
-            f"{_RELEASE} RETURNING kind, zuora_id", [adapt(now), adapt(now), account_zuora_id]
+            f"{_release(connection.vendor)} RETURNING kind, zuora_id",
+            [adapt(now), adapt(now), account_zuora_id],
         )
         return set(cursor.fetchall())
 
 
-# Parameters: the time now, twice, and the account's Zuora id.
-_RELEASE = (
-    f"UPDATE {_TABLE} SET next_attempt_at = CASE WHEN next_attempt_at > %s "  # noqa: S608
-    f"THEN %s ELSE next_attempt_at END WHERE {_PENDING_CONTACTS_OF}"
-)
+def _release(vendor: str) -> str:
+    """Parameters: the time now, twice, and the account's Zuora id."""
+    return (
+        f"UPDATE {_TABLE} SET next_attempt_at = CASE WHEN next_attempt_at > %s "  # noqa: S608
+        f"THEN %s ELSE next_attempt_at END WHERE {_pending_contacts_of(vendor)}"
+    )
 
 
 def cover_contacts(held: Claim) -> int:
@@ -411,7 +430,7 @@ def cover_contacts(held: Claim) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {_TABLE} SET cover_token = %s, cover_generation = generation "  # noqa: S608
-            f"WHERE {_PENDING_CONTACTS_OF}",
+            f"WHERE {_pending_contacts_of(connection.vendor)}",
             [held.token, held.zuora_id],
         )
         return cursor.rowcount
@@ -488,7 +507,8 @@ def finish_account(
         cursor.execute(
             f"WITH account AS ({_LOCK_ACCOUNT_ROW}), "  # noqa: S608
             f"done AS ({_FINISHED} AND EXISTS (SELECT 1 FROM account) RETURNING 1), "
-            f"released AS ({_RELEASE} AND EXISTS (SELECT 1 FROM account) RETURNING zuora_id) "
+            f"released AS ({_release(connection.vendor)} AND EXISTS (SELECT 1 FROM account) "
+            "RETURNING zuora_id) "
             "SELECT (SELECT count(*) FROM done), ARRAY(SELECT zuora_id FROM released)",
             [held.pk, held.pk, held.token, adapt(now), adapt(now), held.zuora_id],
         )

@@ -367,3 +367,40 @@ def test_a_contact_parked_while_its_covered_sync_is_deleted_does_not_deadlock() 
     assert errors == []
     assert parked == [False]
     assert not PendingSync.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@pytest.mark.django_db(transaction=True)
+def test_handing_contacts_back_locks_them_in_key_order_as_requests_do() -> None:
+    # Two contacts of one account, the later in key order stored first.
+    account_id = zuora_id()
+    first, second = sorted([zuora_id(), zuora_id()])
+    for contact_id in (second, first):
+        record_callouts([Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id)])
+    holding, go = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    releaser: list[int] = []
+
+    def callouts_for_both() -> None:
+        # As a batch of callouts does: the rows in key order, in one transaction.
+        with transaction.atomic():
+            pending.request_syncs([(CONTACT, first)])
+            holding.set()
+            go.wait(30)
+            pending.request_syncs([(CONTACT, second)])
+
+    def release() -> None:
+        releaser.append(backend_pid())
+        pending.release_contacts(account_id)
+
+    threads = [in_a_thread(callouts_for_both, errors)]
+    try:
+        assert holding.wait(30)
+        threads.append(in_a_thread(release, errors))
+        wait_until_waiting_for_a_lock(releaser, "the release never waited", 30)
+    finally:
+        go.set()
+        for thread in threads:
+            thread.join(30)
+
+    assert errors == []

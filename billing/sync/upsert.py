@@ -1,6 +1,6 @@
 """Bulk writes: insert-or-update of synced rows, guarded against stale data, in one
 statement; bulk updates and inserts of many rows. On PostgreSQL each column goes
-as one binary array.
+as one binary array, or a few rows as typed values (`_rows_source`).
 
 `INSERT … ON CONFLICT (zuora_id) DO UPDATE … WHERE` is the same on SQLite and
 PostgreSQL. The WHERE clause is the stale-write guard: a row changes only

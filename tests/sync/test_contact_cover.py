@@ -10,6 +10,7 @@ itself.
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -290,36 +291,59 @@ def test_a_contact_that_is_neither_bill_to_nor_sold_to_still_syncs_itself(
     assert differences(zuora) == []
 
 
+def while_a_transaction_holds_locks(
+    hold: Callable[[], None],
+    then: Callable[[], None],
+    second: Callable[[], None],
+    what: str,
+) -> list[BaseException]:
+    """In a transaction on a thread of its own, `hold`; then `second` on another
+    thread, and once that waits for a row lock (`what` says which), `then` and
+    the commit. Returns the errors of both threads."""
+    held, go = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+    waiter: list[int] = []
+
+    def first() -> None:
+        with transaction.atomic():
+            hold()
+            held.set()
+            go.wait(30)
+            then()
+
+    def waiting() -> None:
+        waiter.append(backend_pid())
+        second()
+
+    threads = [in_a_thread(first, errors)]
+    try:
+        assert held.wait(30)
+        threads.append(in_a_thread(waiting, errors))
+        wait_until_waiting_for_a_lock(waiter, f"{what} never waited", 30)
+    finally:
+        go.set()
+        for thread in threads:
+            thread.join(30)
+    return errors
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_a_contact_parked_as_its_account_sync_commits_is_not_left_parked() -> None:
     account_id, contact_id, due = an_account_and_its_contact_requested()
     held = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=due)
     assert held is not None
-    ended, commit = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-    parker: list[int] = []
     parked: list[bool] = []
 
     def end_the_account_sync() -> None:
-        with transaction.atomic():
-            assert pending.finish_account(held, now=due) == (False, {(CONTACT, contact_id)})
-            ended.set()
-            commit.wait(30)
+        assert pending.finish_account(held, now=due) == (False, {(CONTACT, contact_id)})
 
-    def park() -> None:
-        parker.append(backend_pid())
-        parked.append(pending.park(zuora_id=contact_id, now=due))
-
-    threads = [in_a_thread(end_the_account_sync, errors)]
-    try:
-        assert ended.wait(30)
-        threads.append(in_a_thread(park, errors))
-        wait_until_waiting_for_a_lock(parker, "the contact's parking never waited", 30)
-    finally:
-        commit.set()
-        for thread in threads:
-            thread.join(30)
+    errors = while_a_transaction_holds_locks(
+        end_the_account_sync,
+        lambda: None,
+        lambda: parked.append(pending.park(zuora_id=contact_id, now=due)),
+        "the contact's parking",
+    )
 
     assert errors == []
     # It saw the account's sync ended: nothing would hand it back.
@@ -338,31 +362,20 @@ def test_a_contact_parked_while_its_covered_sync_is_deleted_does_not_deadlock() 
     held = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=due)
     assert held is not None
     assert held.covering == 1
-    covered, commit = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-    parker: list[int] = []
     parked: list[bool] = []
 
+    def complete_the_covered_contact() -> None:
+        assert pending.finish_covered(held, [contact_id]) == [contact_id]
+
     def end_the_account_sync() -> None:
-        with transaction.atomic():
-            assert pending.finish_covered(held, [contact_id]) == [contact_id]
-            covered.set()
-            commit.wait(30)
-            assert pending.finish_account(held, now=due) == (False, set())
+        assert pending.finish_account(held, now=due) == (False, set())
 
-    def park() -> None:
-        parker.append(backend_pid())
-        parked.append(pending.park(zuora_id=contact_id, now=due))
-
-    threads = [in_a_thread(end_the_account_sync, errors)]
-    try:
-        assert covered.wait(30)
-        threads.append(in_a_thread(park, errors))
-        wait_until_waiting_for_a_lock(parker, "the contact's parking never waited", 30)
-    finally:
-        commit.set()
-        for thread in threads:
-            thread.join(30)
+    errors = while_a_transaction_holds_locks(
+        complete_the_covered_contact,
+        end_the_account_sync,
+        lambda: parked.append(pending.park(zuora_id=contact_id, now=due)),
+        "the contact's parking",
+    )
 
     assert errors == []
     assert parked == [False]
@@ -377,30 +390,13 @@ def test_handing_contacts_back_locks_them_in_key_order_as_requests_do() -> None:
     first, second = sorted([zuora_id(), zuora_id()])
     for contact_id in (second, first):
         record_callouts([Callout(kind=CONTACT, zuora_id=contact_id, account_zuora_id=account_id)])
-    holding, go = threading.Event(), threading.Event()
-    errors: list[BaseException] = []
-    releaser: list[int] = []
 
-    def callouts_for_both() -> None:
-        # As a batch of callouts does: the rows in key order, in one transaction.
-        with transaction.atomic():
-            pending.request_syncs([(CONTACT, first)])
-            holding.set()
-            go.wait(30)
-            pending.request_syncs([(CONTACT, second)])
-
-    def release() -> None:
-        releaser.append(backend_pid())
-        pending.release_contacts(account_id)
-
-    threads = [in_a_thread(callouts_for_both, errors)]
-    try:
-        assert holding.wait(30)
-        threads.append(in_a_thread(release, errors))
-        wait_until_waiting_for_a_lock(releaser, "the release never waited", 30)
-    finally:
-        go.set()
-        for thread in threads:
-            thread.join(30)
+    # As a batch of callouts does: the rows in key order, in one transaction.
+    errors = while_a_transaction_holds_locks(
+        lambda: pending.request_syncs([(CONTACT, first)]),
+        lambda: pending.request_syncs([(CONTACT, second)]),
+        lambda: pending.release_contacts(account_id),
+        "the release",
+    )
 
     assert errors == []

@@ -67,6 +67,20 @@ def an_account_and_its_contact_requested() -> tuple[str, str, datetime]:
     return account_id, contact_id, contact_row(contact_id).next_attempt_at
 
 
+def a_new_account_requested() -> tuple[str, str, str, datetime]:
+    """The callouts of a new account (itself, its Bill-To and Sold-To); returns the
+    three ids, and when their syncs are due."""
+    account_id, bill_to, sold_to = zuora_id(), zuora_id(), zuora_id()
+    record_callouts(
+        [
+            Callout(kind=ACCOUNT, zuora_id=account_id),
+            Callout(kind=CONTACT, zuora_id=bill_to, account_zuora_id=account_id),
+            Callout(kind=CONTACT, zuora_id=sold_to, account_zuora_id=account_id),
+        ]
+    )
+    return account_id, bill_to, sold_to, contact_row(bill_to).next_attempt_at
+
+
 @pytest.mark.django_db
 def test_a_contact_keeps_the_account_its_callouts_named() -> None:
     contact_id, account_id, other_account = zuora_id(), zuora_id(), zuora_id()
@@ -149,15 +163,7 @@ def test_a_contact_that_does_not_wait_is_claimed() -> None:
 
 @pytest.mark.django_db
 def test_an_account_claim_marks_its_pending_contacts_for_covering() -> None:
-    account_id, bill_to, sold_to = zuora_id(), zuora_id(), zuora_id()
-    record_callouts(
-        [
-            Callout(kind=ACCOUNT, zuora_id=account_id),
-            Callout(kind=CONTACT, zuora_id=bill_to, account_zuora_id=account_id),
-            Callout(kind=CONTACT, zuora_id=sold_to, account_zuora_id=account_id),
-        ]
-    )
-    due = contact_row(bill_to).next_attempt_at
+    account_id, bill_to, sold_to, due = a_new_account_requested()
     early = due - timedelta(milliseconds=10)
 
     # Not taken (still settling): nothing marked.
@@ -197,15 +203,7 @@ def test_an_account_sync_that_ends_hands_its_contacts_back_and_reruns_if_request
 
 @pytest.mark.django_db
 def test_a_contact_requested_after_the_account_fetch_began_is_not_covered() -> None:
-    account_id, bill_to, sold_to = zuora_id(), zuora_id(), zuora_id()
-    record_callouts(
-        [
-            Callout(kind=ACCOUNT, zuora_id=account_id),
-            Callout(kind=CONTACT, zuora_id=bill_to, account_zuora_id=account_id),
-            Callout(kind=CONTACT, zuora_id=sold_to, account_zuora_id=account_id),
-        ]
-    )
-    later = contact_row(bill_to).next_attempt_at
+    account_id, bill_to, sold_to, later = a_new_account_requested()
     held = pending.claim(kind=ACCOUNT, zuora_id=account_id, now=later)
     assert held is not None
     pending.cover_contacts(held)

@@ -2,8 +2,9 @@
 """A worker's whole path for syncs, one at a time, driven over stdin (`bench.instructions`).
 
 `python -m bench.sync_path <account|contact> <count>`, in a stack's environment
-with its objects stored: for each of `count` stored objects of that kind, a
-request as a callout makes it (the pending row, the task row, the wake-up), the
+with its objects stored: for each of `count` stored objects of that kind, its
+callout recorded as the endpoint records it (`record_callouts`: the receipt,
+the pending row, the task row, the wake-up; on PostgreSQL one statement), the
 dispatcher's claim, and the task run as a `sync_worker` thread runs it (claim
 of the object, fetch from Zuora, reconciliation, the task's result). The tasks
 already queued run first, then two syncs warm the caches; then it prints READY
@@ -20,16 +21,24 @@ def main(kind: str, count: int) -> None:
     import django
 
     django.setup()
-    from django.db import transaction
     from django.tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
     from billing.models import BillingAccount, BillingAccountContact, SyncKind
-    from billing.sync import queue
+    from billing.sync.queue import Callout, record_callouts
     from billing.worker import ConcurrentWorker, settle_worker_heap
 
-    model = BillingAccount if kind == SyncKind.ACCOUNT else BillingAccountContact
-    stored = list(model.objects.order_by("zuora_id").values_list("zuora_id", flat=True))
+    if kind == SyncKind.ACCOUNT:
+        stored = list(
+            BillingAccount.objects.order_by("zuora_id").values_list("zuora_id", "zuora_id")
+        )
+    else:
+        # A contact's callout names its account, as the callout guide sets it up.
+        stored = list(
+            BillingAccountContact.objects.order_by("zuora_id").values_list(
+                "zuora_id", "billing_account__zuora_id"
+            )
+        )
     if len(stored) < count + WARM_UP_SYNCS:
         raise SystemExit(f"{len(stored)} {kind} objects stored; {count + WARM_UP_SYNCS} needed")
     settle_worker_heap()  # as sync_worker does
@@ -41,9 +50,10 @@ def main(kind: str, count: int) -> None:
         if task.status != TaskResultStatus.SUCCESSFUL:
             raise SystemExit(f"{task.task_path} ended {task.status}")
 
-    def sync(zuora_id: str) -> None:
-        with transaction.atomic():
-            queue.request(kind=SyncKind(kind), zuora_id=zuora_id)
+    def sync(zuora_id: str, account_zuora_id: str) -> None:
+        # As the callout endpoint records it (on PostgreSQL one statement).
+        named = account_zuora_id if kind == SyncKind.CONTACT else ""
+        record_callouts([Callout(kind=SyncKind(kind), zuora_id=zuora_id, account_zuora_id=named)])
         tasks = worker._claim(limit=1)
         if [task.args_kwargs["args"] for task in tasks] != [[kind, zuora_id]]:
             raise SystemExit(f"claimed {tasks} for the sync of {kind} {zuora_id}")
@@ -53,12 +63,12 @@ def main(kind: str, count: int) -> None:
     # each claim takes the oldest ready task.
     while leftover := worker._claim(limit=1):
         run(leftover[0])
-    for zuora_id in stored[-WARM_UP_SYNCS:]:
-        sync(zuora_id)
+    for zuora_id, account_zuora_id in stored[-WARM_UP_SYNCS:]:
+        sync(zuora_id, account_zuora_id)
     print("READY", flush=True)
     sys.stdin.readline()
-    for zuora_id in stored[:count]:
-        sync(zuora_id)
+    for zuora_id, account_zuora_id in stored[:count]:
+        sync(zuora_id, account_zuora_id)
     print("DONE", flush=True)
     sys.stdin.readline()
 

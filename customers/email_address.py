@@ -98,15 +98,40 @@ def lowercase_emails(emails: Iterable[str]) -> dict[str, str]:
     """Each address as the database's LOWER() makes it, in one query per 1,000 addresses.
 
     That is how the unique constraint compares addresses, and it differs from
-    Python's lower() outside ASCII (SQLite only folds ASCII letters).
+    Python's lower() outside ASCII (SQLite only folds ASCII letters). An ASCII
+    address is lowered here when the database lowers ASCII as Python does
+    (`_lowers_ascii_as_python`: not under a Turkish collation, say); a Sold-To
+    provisioning then needs no round trip for it.
     """
     lowered: dict[str, str] = {}
-    with connection.cursor() as cursor:
-        for chunk in batched(dict.fromkeys(emails), LOWERCASE_CHUNK):
-            select = ", ".join(["LOWER(CAST(%s AS TEXT))"] * len(chunk))
-            cursor.execute(f"SELECT {select}", chunk)
-            lowered |= zip(chunk, cursor.fetchone(), strict=True)
+    rest = []
+    here = _lowers_ascii_as_python(connection.vendor, connection.settings_dict["NAME"])
+    for email in dict.fromkeys(emails):
+        if here and email.isascii():
+            lowered[email] = email.lower()
+        else:
+            rest.append(email)
+    if rest:
+        with connection.cursor() as cursor:
+            for chunk in batched(rest, LOWERCASE_CHUNK):
+                select = ", ".join(["LOWER(CAST(%s AS TEXT))"] * len(chunk))
+                cursor.execute(f"SELECT {select}", chunk)
+                lowered |= zip(chunk, cursor.fetchone(), strict=True)
     return lowered
+
+
+# Every printable ASCII character: letters, digits, punctuation and space.
+_ASCII = "".join(map(chr, range(32, 127)))
+
+
+@lru_cache(maxsize=8)
+def _lowers_ascii_as_python(vendor: str, database: str) -> bool:
+    """Whether this database's LOWER() turns ASCII text into what str.lower() does
+    (asked once per process; its collation does not change)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT LOWER(CAST(%s AS TEXT))", [_ASCII])
+        (lowered,) = cursor.fetchone()
+    return lowered == _ASCII.lower()
 
 
 class CustomerStanding(NamedTuple):

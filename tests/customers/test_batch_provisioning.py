@@ -217,13 +217,35 @@ def test_a_customer_created_meanwhile_by_another_worker_only_slows_the_batch(
 def test_more_addresses_than_one_result_row_may_hold_are_lowered_in_several_queries() -> None:
     # PostgreSQL allows 1,664 columns in a result and SQLite 2,000: a batch of
     # 2,100 Sold-To addresses once failed here and fell back to one account at a time.
-    emails = [f"Person.{n}@Example.COM" for n in range(2_100)] + ["ÄNNE@EXAMPLE.COM"]
+    # (ASCII addresses are lowered without a query: these are not ASCII.)
+    emails = [f"Pérson.{n}@Example.COM" for n in range(2_100)] + ["ÄNNE@EXAMPLE.COM"]
+    email_address.lowercase_emails(["Grace@Example.COM"])  # the one-time check
 
     with CaptureQueriesContext(connection) as queries:
         lowered = email_address.lowercase_emails(emails + emails[:10])
 
     assert len(queries.captured_queries) == 3
-    assert lowered["Person.2099@Example.COM"] == "person.2099@example.com"
+    assert lowered["Pérson.2099@Example.COM"] == "pérson.2099@example.com"
     assert len(lowered) == len(emails)
     # The database's own LOWER(), not Python's: SQLite folds ASCII letters only.
     assert lowered["ÄNNE@EXAMPLE.COM"] in {"änne@example.com", "Änne@example.com"}
+
+
+def test_ascii_addresses_are_lowered_as_the_database_would_without_asking_it() -> None:
+    emails = [
+        "Grace.Hopper+Navy@Example.COM",
+        "O'Brien@EXAMPLE.org",
+        "A_B-C@x.IO",
+        "Zoë@Example.COM",
+    ]
+    email_address.lowercase_emails(["Grace@Example.COM"])  # the one-time check
+
+    with CaptureQueriesContext(connection) as queries:
+        lowered = email_address.lowercase_emails(emails)
+
+    # Only the address with a letter outside ASCII went to the database.
+    [query] = queries.captured_queries
+    assert query["sql"].count("LOWER(") == 1
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(['LOWER(CAST(%s AS TEXT))'] * len(emails))}", emails)
+        assert lowered == dict(zip(emails, cursor.fetchone(), strict=True))

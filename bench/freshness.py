@@ -16,6 +16,7 @@ apart.
 
 import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -146,6 +147,72 @@ def _aware(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+@dataclass
+class Outcomes:
+    """What became of each change: its latency, and how it relates to its object's runs."""
+
+    latencies: list[float] = field(default_factory=list)  # ms, every reflected change
+    apart_from_overlaps: list[float] = field(default_factory=list)
+    overlapping: list[float] = field(default_factory=list)  # the overlaps' latencies
+    unreflected: int = 0
+    undelivered: int = 0
+    overlaps: int = 0
+    swallowed: int = 0
+    examples: list[dict[str, Any]] = field(default_factory=list)  # swallowed changes
+    stages: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in STAGES})
+
+
+def outcomes(
+    changes: list[tuple[float, str, str]],
+    runs: dict[tuple[str, str], list[Run]],
+    received: dict[tuple[str, str], list[float]],
+) -> Outcomes:
+    """Match each change (time, kind, id) with the runs of its object and its callouts."""
+    seen = Outcomes()
+    for moment, kind, zuora_id in changes:
+        object_runs = runs.get((kind, zuora_id), [])
+        after = [run for run in object_runs if run[1] >= moment]
+        # Without a callout after the change there is nothing to coalesce: the
+        # emulator could not deliver it (the reconciler heals that later).
+        arrivals = received.get((kind, zuora_id), [])
+        callout = min((at for at in arrivals if at >= moment), default=None)
+        overlap = any(start < moment < finish for _, start, finish in object_runs)
+        if overlap:
+            seen.overlaps += 1
+            if callout is not None and not after:
+                seen.swallowed += 1
+                # What happened to the object around the change, in ms from it.
+                seen.examples.append(
+                    {
+                        "object": kind,
+                        "callouts_ms": [round((at - moment) * 1000) for at in arrivals],
+                        "runs_ms": [
+                            [round((at - moment) * 1000) for at in run] for run in object_runs
+                        ],
+                    }
+                )
+        if after:
+            enqueued, start, finish = after[0]
+            latency = (finish - moment) * 1000
+            seen.latencies.append(latency)
+            (seen.overlapping if overlap else seen.apart_from_overlaps).append(latency)
+            # Where the time goes: change → callout recorded → task enqueued →
+            # object claimed → committed, for changes reflected by a task
+            # enqueued after their callout.
+            if callout is not None and enqueued >= callout:
+                for name, (begin, end) in zip(
+                    STAGES,
+                    ((moment, callout), (callout, enqueued), (enqueued, start), (start, finish)),
+                    strict=True,
+                ):
+                    seen.stages[name].append((end - begin) * 1000)
+        elif callout is not None:
+            seen.unreflected += 1
+        else:
+            seen.undelivered += 1
+    return seen
+
+
 def measure(
     report: Report, sizes: Sizes, stack: Stack, *, prefix: str = "freshness", idle: bool = True
 ) -> None:
@@ -165,57 +232,24 @@ def measure(
     runs = sync_runs(started)
     threads = thread_seconds(started)
 
-    received = callouts_received(started)
-    latencies, unreflected, undelivered, overlaps, swallowed = [], 0, 0, 0, 0
-    examples: list[dict[str, Any]] = []  # swallowed changes, for the JSON
-    # Where the time goes: change → callout recorded → task enqueued → object
-    # claimed → committed, for changes reflected by a task enqueued after
-    # their callout.
-    stages: dict[str, list[float]] = {name: [] for name in STAGES}
-    for moment, kind, zuora_id in changes:
-        object_runs = runs.get((kind, zuora_id), [])
-        after = [run for run in object_runs if run[1] >= moment]
-        # Without a callout after the change there is nothing to coalesce: the
-        # emulator could not deliver it (the reconciler heals that later).
-        arrivals = received.get((kind, zuora_id), [])
-        callout = min((at for at in arrivals if at >= moment), default=None)
-        if any(start < moment < finish for _, start, finish in object_runs):
-            overlaps += 1
-            if callout is not None and not after:
-                swallowed += 1
-                # What happened to the object around the change, in ms from it.
-                examples.append(
-                    {
-                        "object": kind,
-                        "callouts_ms": [round((at - moment) * 1000) for at in arrivals],
-                        "runs_ms": [
-                            [round((at - moment) * 1000) for at in run] for run in object_runs
-                        ],
-                    }
-                )
-        if after:
-            enqueued, start, finish = after[0]
-            latencies.append((finish - moment) * 1000)
-            if callout is not None and enqueued >= callout:
-                for name, (begin, end) in zip(
-                    STAGES,
-                    ((moment, callout), (callout, enqueued), (enqueued, start), (start, finish)),
-                    strict=True,
-                ):
-                    stages[name].append((end - begin) * 1000)
-        elif callout is not None:
-            unreflected += 1
-        else:
-            undelivered += 1
+    seen = outcomes(changes, runs, callouts_received(started))
+    latencies = seen.latencies
     p50, p95, p99 = (percentile(latencies, share) for share in (0.50, 0.95, 0.99))
     label = f"{prefix.replace('.', ' ')} [{workers} workers]"
     goal_ms = sizes.api_latency_ms + 100
     details = {
         "changes": len(changes),
         "reflected": len(latencies),
-        "not_reflected": unreflected,
-        "callout_not_delivered": undelivered,
-        "overlapping_a_running_sync": overlaps,
+        "not_reflected": seen.unreflected,
+        "callout_not_delivered": seen.undelivered,
+        "overlapping_a_running_sync": seen.overlaps,
+        # An overlap waits for the running sync to end, then for a fetch of
+        # its own: the p99 apart from them, and their own spread.
+        "p99_ms_without_overlaps": percentile(seen.apart_from_overlaps, 0.99),
+        "overlaps_reflected_ms": {
+            "min": min(seen.overlapping, default=None),
+            "p50": percentile(seen.overlapping, 0.5),
+        },
         "api_latency_ms": sizes.api_latency_ms,
         "change_rate": sizes.change_rate,
         "sync_runs": sum(len(item) for item in runs.values()),
@@ -227,7 +261,7 @@ def measure(
             name: {
                 f"p{round(share * 100)}": percentile(values, share) for share in (0.5, 0.95, 0.99)
             }
-            for name, values in stages.items()
+            for name, values in seen.stages.items()
         },
     }
     report.add(Figure(f"{prefix}.p50_ms", f"{label}: change → commit p50", "ms", p50))
@@ -249,11 +283,11 @@ def measure(
             f"{prefix}.swallowed",
             f"{label}: callouts during a running sync with no later run",
             "changes",
-            swallowed,
-            reference=f"{overlaps} overlaps",
+            seen.swallowed,
+            reference=f"{seen.overlaps} overlaps",
             goal="0",
-            passed=swallowed == 0 and unreflected == 0,
-            details={"swallowed": examples[:10]},
+            passed=seen.swallowed == 0 and seen.unreflected == 0,
+            details={"swallowed": seen.examples[:10]},
         )
     )
     peaks = {

@@ -20,7 +20,7 @@ from billing.models import BillingAccount, BillingAccountContact, SyncKind
 from billing.signals import SoldToChange, sold_to_changed
 from billing.sync import queue
 from billing.sync.among import Among
-from billing.sync.upsert import server_cursor, update_by_pk, upsert_many_by_zuora_id
+from billing.sync.upsert import update_by_pk, upsert_many_by_zuora_id
 from zuora import ZuoraAccount, ZuoraContact
 
 logger = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def _stored_accounts(zuora_ids: Iterable[str], numbers: Iterable[str]) -> list[_
     it: their references and address are those the reconciliation replaces,
     and the holders of an incoming number are those to free.
     """
-    with server_cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             _lookups(connection.vendor).stored_accounts,
             [_values_parameter(zuora_ids), _values_parameter(numbers)],
@@ -181,7 +181,7 @@ def _stored_accounts(zuora_ids: Iterable[str], numbers: Iterable[str]) -> list[_
 
 def _sold_to_of(contact_ids: Sequence[str]) -> list[tuple[int, int, str, str]]:
     """(account pk, Sold-To pk, Sold-To id, address) of accounts whose Sold-To is one of these."""
-    with server_cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(_lookups(connection.vendor).sold_to_of, [_values_parameter(contact_ids)])
         return [
             (account_pk, contact_pk, zuora_id, sign_in_address(work, personal))
@@ -453,7 +453,7 @@ def lock_local_account(zuora_id: str) -> int | None:
     A contact's sync needs both, and one statement does both (a lookup, then
     a lock by pk, were two round trips, plus a third before the fetch).
     """
-    with server_cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(_lookups(connection.vendor).local_account, [zuora_id])
         found = cursor.fetchone()
     return found[0] if found else None

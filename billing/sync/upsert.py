@@ -10,15 +10,13 @@ one second must not drop the later).
 """
 
 import functools
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import batched
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
-from django.db.backends.utils import CursorWrapper
 
 # Set when the row is created, never changed by a later sync.
 INSERT_ONLY = frozenset({"zuora_id", "created_at"})
@@ -48,7 +46,7 @@ def upsert_many_by_zuora_id(
         model, plan.rows, [[row[name] for name in names] for row in by_id.values()]
     )
     written: dict[str, Upserted] = {}
-    with server_cursor() as cursor:
+    with connection.cursor() as cursor:
         for chunk in batched(prepared, _rows_per_statement(len(prepared), len(fields))):
             source, params = _rows_source(fields, chunk)
             cursor.execute(f"{plan.rows.insert} {source} {plan.on_conflict}", params)
@@ -106,7 +104,7 @@ def insert_rows(
     customers, memberships and audit events with it, as rows rather than
     model instances: building and preparing 40,000 instances was a fifth of
     a full import's provisioning. On PostgreSQL the columns go as binary
-    arrays (see `server_cursor`); elsewhere it is `bulk_create`.
+    arrays (see `_rows_source`); elsewhere it is `bulk_create`.
     """
     if not rows:
         return []
@@ -116,7 +114,7 @@ def insert_rows(
         return [instance.pk for instance in objects]
     plan = _insert_plan(model, tuple(names), connection.vendor)
     source, params = _rows_source(plan.fields, _with_defaults(model, plan, map(list, rows)))
-    with server_cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(f"{plan.insert} {source} {plan.returning}", params)
         # Rows come back in the order of the arrays, as bulk_create relies on too.
         return [pk for (pk,) in cursor.fetchall()]
@@ -250,7 +248,7 @@ def update_by_pk(
         f"FROM ({source}) AS v({', '.join(names)}) "
         f"WHERE {table}.{quote(opts.pk.column)} = v.column1"
     )
-    with server_cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
 
@@ -276,9 +274,12 @@ def _rows_source(
     On PostgreSQL, `SELECT * FROM unnest(%b::type[], …)`: one array parameter
     per column, so the statement stays short whatever the number of rows
     (psycopg re-parses, uncached, every statement over 4 KiB: a page of 2,000
-    rows as VALUES cost a full import 18 % of its time), sent in binary (see
-    `server_cursor`). A few rows (a sync's account, its Bill-To and Sold-To)
-    go as `VALUES (%b::type, …)` instead: psycopg dumps a one-element array in
+    rows as VALUES cost a full import 18 % of its time), sent in binary: the
+    connection binds parameters on the server (`config/environment.py`), where
+    a cursor binding on the client would quote every element of an array into
+    the SQL text (a column of 1,000 strings: about 2 ms in text, 0.4 ms in
+    binary; a quarter of a full import). A few rows (a sync's account, its
+    Bill-To and Sold-To) go as `VALUES (%b::type, …)` instead: psycopg dumps a one-element array in
     Python, a scalar in C (a row of 23 values: 294 against 132 µs of the
     client's CPU per statement, round trip included). Elsewhere, VALUES.
     """
@@ -302,29 +303,3 @@ def _unnest(fields: tuple[models.Field, ...]) -> str:
 def _typed_values(fields: tuple[models.Field, ...], rows: int) -> str:
     row = "(" + ", ".join(f"%b::{field.db_type(connection)}" for field in fields) + ")"
     return f"VALUES {', '.join([row] * rows)}"
-
-
-@contextmanager
-def server_cursor() -> Iterator[CursorWrapper]:
-    """A cursor of the default connection for the statements of `_rows_source`.
-
-    On PostgreSQL, one that binds parameters on the server, so that the
-    arrays go in binary (`%b`): Django's own cursors bind on the client and
-    quote every element of an array into the SQL text, which cost a full
-    import about a quarter of its time (a column of 1,000 strings: about
-    2 ms in text, 0.4 ms in binary). It is wrapped as Django wraps its own,
-    so errors, query logging and execute wrappers are the same.
-    """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
-            yield cursor
-        return
-    import psycopg
-
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = psycopg.Cursor(connection.connection)
-    connection.validate_thread_sharing()
-    wrap = connection.make_debug_cursor if connection.queries_logged else connection.make_cursor
-    with wrap(raw) as cursor:
-        yield cursor

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from config.environment import (
+    PREPARE_THRESHOLD,
     CalloutCredential,
     parse_bool,
     parse_callout_credentials,
@@ -58,6 +59,34 @@ def test_without_a_pool_size_connections_persist_per_thread() -> None:
     config = parse_database_url("postgres://sync@db.internal/portal", default_sqlite_path=DEFAULT)
     assert "pool" not in config.get("OPTIONS", {})
     assert config["CONN_MAX_AGE"] == 60
+
+
+def test_postgresql_binds_on_the_server_and_prepares_repeated_statements() -> None:
+    options = parse_database_url("postgres://sync@db.internal/portal", default_sqlite_path=DEFAULT)[
+        "OPTIONS"
+    ]
+    assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] == PREPARE_THRESHOLD
+
+
+def test_prepared_statements_can_be_turned_off_for_a_pooler_in_transaction_mode() -> None:
+    config = parse_database_url(
+        "postgres://sync@pgbouncer.internal:6432/portal",
+        default_sqlite_path=DEFAULT,
+        pool_size=8,
+        prepared_statements=False,
+    )
+    assert config["OPTIONS"]["prepare_threshold"] is None
+    assert config["OPTIONS"]["server_side_binding"] is True
+    assert config["OPTIONS"]["pool"]["max_size"] == 8
+
+
+def test_sqlite_gets_no_postgresql_options() -> None:
+    options = parse_database_url(None, default_sqlite_path=DEFAULT, prepared_statements=False)[
+        "OPTIONS"
+    ]
+    assert "server_side_binding" not in options
+    assert "prepare_threshold" not in options
 
 
 @pytest.mark.parametrize("url", [None, "sqlite:////srv/other.db"])

@@ -69,6 +69,7 @@ POOL_CHECK_INTERVAL_SECONDS = 1.0
 # psycopg prepares a statement on a connection once it has run this many
 # times there (psycopg's own default, which Django turns off).
 PREPARE_THRESHOLD = 5
+CUSTOM_PLANS = "-c plan_cache_mode=force_custom_plan"
 POSTGRESQL = "django.db.backends.postgresql"
 
 
@@ -87,16 +88,22 @@ def parse_database_url(
 
     On PostgreSQL, parameters are bound on the server, and with
     `prepared_statements` a statement a connection runs again and again is
-    prepared there, so that PostgreSQL no longer parses and plans it each
-    time (about a quarter of its CPU per synced change). Off, for a
-    connection pooler in transaction mode that cannot keep prepared
-    statements (PgBouncer before 1.21).
+    prepared there, so that PostgreSQL no longer parses it each time. It
+    still plans each run for its values (`plan_cache_mode`): a generic plan,
+    made once for any values, cannot use a partial index such as the task
+    queue's, nor tell a lookup of one account from one of thousands, and
+    scanned whole tables instead. Off, for a connection pooler in
+    transaction mode that cannot keep prepared statements (PgBouncer before
+    1.21) nor pass the startup option.
     """
     config = _database(raw, default_sqlite_path=default_sqlite_path)
     if config["ENGINE"] == POSTGRESQL:
         options = config.setdefault("OPTIONS", {})
         options["server_side_binding"] = True
         options["prepare_threshold"] = PREPARE_THRESHOLD if prepared_statements else None
+        if prepared_statements:
+            given = options.get("options", "")
+            options["options"] = f"{given} {CUSTOM_PLANS}".strip()
     if pool_size:
         engine = config["ENGINE"]
         if engine != POSTGRESQL:

@@ -67,6 +67,15 @@ def test_postgresql_binds_on_the_server_and_prepares_repeated_statements() -> No
     ]
     assert options["server_side_binding"] is True
     assert options["prepare_threshold"] == PREPARE_THRESHOLD
+    # Planned for each run's values, never once for any (see parse_database_url).
+    assert options["options"] == "-c plan_cache_mode=force_custom_plan"
+
+
+def test_custom_plans_are_asked_for_beside_a_schema_from_the_url() -> None:
+    options = parse_database_url(
+        "postgres://sync@db.internal/portal?currentSchema=billing", default_sqlite_path=DEFAULT
+    )["OPTIONS"]
+    assert options["options"] == "-c search_path=billing -c plan_cache_mode=force_custom_plan"
 
 
 def test_prepared_statements_can_be_turned_off_for_a_pooler_in_transaction_mode() -> None:
@@ -78,6 +87,8 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler_in_transaction_mode(
     )
     assert config["OPTIONS"]["prepare_threshold"] is None
     assert config["OPTIONS"]["server_side_binding"] is True
+    # A pooler would refuse the startup option.
+    assert "options" not in config["OPTIONS"]
     assert config["OPTIONS"]["pool"]["max_size"] == 8
 
 

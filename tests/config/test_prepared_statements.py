@@ -24,6 +24,14 @@ def test_a_callouts_upsert_is_prepared_once_it_repeats(on_postgresql: bool) -> N
     assert any("INSERT INTO billing_pendingsync" in text for text in prepared_statements())
 
 
+def test_statements_are_planned_for_their_values(on_postgresql: bool) -> None:
+    if not on_postgresql:
+        pytest.skip("prepared statements are PostgreSQL's")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone() == ("force_custom_plan",)
+
+
 @pytest.mark.parametrize("threshold", [PREPARE_THRESHOLD, None])
 def test_a_connection_prepares_only_when_asked(on_postgresql: bool, threshold: int | None) -> None:
     if not on_postgresql:

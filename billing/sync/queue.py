@@ -24,13 +24,20 @@ from billing.sync.pending import (
 
 
 def enqueue(*, kind: SyncKind, zuora_id: str, run_after: datetime | None = None) -> None:
-    """Hand one object to a worker, now or at `run_after` when the backend can defer."""
+    """Hand one object to a worker, now or at `run_after` when the backend can defer.
+
+    A task to run now wakes the workers: the run after a sync that a callout
+    overlapped, the sweeper's and the admin's would otherwise wait for a
+    worker's next poll.
+    """
     from billing.tasks import sync_object  # the task module imports the sync code
 
     task = sync_object
     if run_after is not None and task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
         task = task.using(run_after=run_after)
     task.enqueue(str(kind), zuora_id)
+    if run_after is None and queue_in_database():
+        wake_workers()
 
 
 def request(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> bool:

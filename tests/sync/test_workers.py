@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import connection, connections, transaction
 
 from billing.models import BillingAccount, PendingSync, SyncKind, SyncState
-from billing.sync import queue
+from billing.sync import pending, queue
 from billing.sync.runner import Outcome, run_pending_sync
 from tests.conftest import database_url_for_subprocesses
 from tests.sync.conftest import differences, new_account
@@ -268,6 +268,29 @@ def test_sync_worker_is_woken_by_a_new_task_on_postgresql(zuora: EmulatorHandle)
         wait_until(listening, 60, "the worker to LISTEN")
         time.sleep(1)  # its dispatcher has polled the empty queue and is now waiting
         request_committed(ACCOUNT, remote.id)
+        wait_until(
+            lambda: BillingAccount.objects.filter(zuora_id=remote.id).exists(),
+            30,
+            "the woken worker to sync the account",
+        )
+    finally:
+        stop(worker)
+
+
+def test_a_task_enqueued_on_its_own_wakes_the_sync_worker_on_postgresql(
+    zuora: EmulatorHandle,
+) -> None:
+    # The run after a sync that a callout overlapped, the sweeper's and the
+    # admin's: a task enqueued after the pending row committed.
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY wake-ups are PostgreSQL's")
+    worker = start_sync_worker(zuora, "--interval", "60")
+    try:
+        remote = new_account(zuora)
+        wait_until(listening, 60, "the worker to LISTEN")
+        time.sleep(1)  # its dispatcher has polled the empty queue and is now waiting
+        pending.request_sync(kind=ACCOUNT, zuora_id=remote.id)
+        queue.enqueue(kind=ACCOUNT, zuora_id=remote.id)
         wait_until(
             lambda: BillingAccount.objects.filter(zuora_id=remote.id).exists(),
             30,

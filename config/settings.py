@@ -125,7 +125,7 @@ DATABASES: dict[str, dict[str, Any]] = {
             read(env, "DATABASE_URL"),
             default_sqlite_path=VAR_DIR / "db.sqlite3",
             pool_size=_int("DATABASE_POOL_SIZE", default=0),
-            prepared_statements=_flag("DATABASE_PREPARED_STATEMENTS", default=True),
+            prepared_statements=_flag("DATABASE_PREPARED_STATEMENTS", default=False),
         ),
         sqlite_database(VAR_DIR / "unusable-configuration.sqlite3"),
     )

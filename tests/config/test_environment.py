@@ -61,11 +61,20 @@ def test_without_a_pool_size_connections_persist_per_thread() -> None:
     assert config["CONN_MAX_AGE"] == 60
 
 
-def test_postgresql_binds_on_the_server_and_prepares_repeated_statements() -> None:
+def test_postgresql_binds_on_the_server_and_prepares_nothing_by_default() -> None:
     options = parse_database_url("postgres://sync@db.internal/portal", default_sqlite_path=DEFAULT)[
         "OPTIONS"
     ]
     assert options["server_side_binding"] is True
+    assert options["prepare_threshold"] is None
+    # No startup option a pooler would refuse.
+    assert "options" not in options
+
+
+def test_prepared_statements_are_planned_for_each_runs_values() -> None:
+    options = parse_database_url(
+        "postgres://sync@db.internal/portal", default_sqlite_path=DEFAULT, prepared_statements=True
+    )["OPTIONS"]
     assert options["prepare_threshold"] == PREPARE_THRESHOLD
     # Planned for each run's values, never once for any (see parse_database_url).
     assert options["options"] == "-c plan_cache_mode=force_custom_plan"
@@ -73,27 +82,15 @@ def test_postgresql_binds_on_the_server_and_prepares_repeated_statements() -> No
 
 def test_custom_plans_are_asked_for_beside_a_schema_from_the_url() -> None:
     options = parse_database_url(
-        "postgres://sync@db.internal/portal?currentSchema=billing", default_sqlite_path=DEFAULT
+        "postgres://sync@db.internal/portal?currentSchema=billing",
+        default_sqlite_path=DEFAULT,
+        prepared_statements=True,
     )["OPTIONS"]
     assert options["options"] == "-c search_path=billing -c plan_cache_mode=force_custom_plan"
 
 
-def test_prepared_statements_can_be_turned_off_for_a_pooler_in_transaction_mode() -> None:
-    config = parse_database_url(
-        "postgres://sync@pgbouncer.internal:6432/portal",
-        default_sqlite_path=DEFAULT,
-        pool_size=8,
-        prepared_statements=False,
-    )
-    assert config["OPTIONS"]["prepare_threshold"] is None
-    assert config["OPTIONS"]["server_side_binding"] is True
-    # A pooler would refuse the startup option.
-    assert "options" not in config["OPTIONS"]
-    assert config["OPTIONS"]["pool"]["max_size"] == 8
-
-
 def test_sqlite_gets_no_postgresql_options() -> None:
-    options = parse_database_url(None, default_sqlite_path=DEFAULT, prepared_statements=False)[
+    options = parse_database_url(None, default_sqlite_path=DEFAULT, prepared_statements=True)[
         "OPTIONS"
     ]
     assert "server_side_binding" not in options

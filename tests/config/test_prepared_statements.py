@@ -1,51 +1,84 @@
-"""On PostgreSQL a statement a connection runs again and again is prepared there."""
+"""On PostgreSQL, with DATABASE_PREPARED_STATEMENTS, a statement a connection runs
+again and again is prepared there, and still planned for each run's values."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from billing.models import SyncKind
-from billing.sync.pending import request_syncs
-from config.environment import PREPARE_THRESHOLD
+from billing.sync.pending import request_statement
+from config.environment import PREPARE_THRESHOLD, parse_database_url
 
 
-def prepared_statements(on: BaseDatabaseWrapper = connection) -> list[str]:
+@pytest.fixture(autouse=True)
+def _postgresql_only(on_postgresql: bool) -> None:
+    if not on_postgresql:
+        pytest.skip("prepared statements are PostgreSQL's")
+
+
+@contextmanager
+def connection_made_with(*, prepared_statements: bool) -> Iterator[BaseDatabaseWrapper]:
+    """A second connection to the test database, with the options DATABASE_URL and
+    DATABASE_PREPARED_STATEMENTS would give it."""
+    options = parse_database_url(
+        "postgres://user@host/name",
+        default_sqlite_path=Path("/unused.sqlite3"),
+        prepared_statements=prepared_statements,
+    )["OPTIONS"]
+    other = connection.copy()
+    other.settings_dict = {**other.settings_dict, "OPTIONS": options}
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+def prepared_statements(on: BaseDatabaseWrapper) -> list[str]:
     with on.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         return [statement for (statement,) in cursor.fetchall()]
 
 
-def test_a_callouts_upsert_is_prepared_once_it_repeats(on_postgresql: bool) -> None:
-    if not on_postgresql:
-        pytest.skip("prepared statements are PostgreSQL's")
-    for number in range(PREPARE_THRESHOLD + 1):
-        request_syncs([(SyncKind.ACCOUNT, f"A{number}")])
-
-    assert any("INSERT INTO billing_pendingsync" in text for text in prepared_statements())
-
-
-def test_statements_are_planned_for_their_values(on_postgresql: bool) -> None:
-    if not on_postgresql:
-        pytest.skip("prepared statements are PostgreSQL's")
+def test_the_test_database_prepares_nothing_by_default() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("SHOW plan_cache_mode")
-        assert cursor.fetchone() == ("force_custom_plan",)
+        for number in range(PREPARE_THRESHOLD + 1):
+            cursor.execute("SELECT %s::int + 1", [number])
+
+    assert prepared_statements(connection) == []
 
 
-@pytest.mark.parametrize("threshold", [PREPARE_THRESHOLD, None])
-def test_a_connection_prepares_only_when_asked(on_postgresql: bool, threshold: int | None) -> None:
-    if not on_postgresql:
-        pytest.skip("prepared statements are PostgreSQL's")
-    other = connection.copy()
-    other.settings_dict = {
-        **other.settings_dict,
-        "OPTIONS": {**other.settings_dict["OPTIONS"], "prepare_threshold": threshold},
-    }
-    try:
+@pytest.mark.parametrize("prepared", [True, False])
+def test_a_statement_that_repeats_is_prepared_only_when_asked(prepared: bool) -> None:
+    with connection_made_with(prepared_statements=prepared) as other:
         for number in range(PREPARE_THRESHOLD + 1):
             with other.cursor() as cursor:
-                cursor.execute("SELECT %s::int + 1", [number])
+                # A callout's upsert, as the endpoint runs it (in a transaction
+                # rolled back: the test database stays as it was).
+                cursor.execute("BEGIN")
+                cursor.execute(
+                    request_statement("postgresql"),
+                    {
+                        "requested": f'[["{SyncKind.ACCOUNT}", "A{number}", 1, ""]]',
+                        "now": "2026-11-28T10:00:00Z",
+                        "settled": "2026-11-28T10:00:00Z",
+                        "settle_until": "2026-11-28T10:00:01Z",
+                        "burst": "2026-11-28T10:00:00Z",
+                        "pair": "2026-11-28T10:00:00Z",
+                        "pending": "pending",
+                        "dead": "dead",
+                    },
+                )
+                cursor.execute("ROLLBACK")
 
-        assert bool(prepared_statements(other)) is (threshold is not None)
-    finally:
-        other.close()
+        texts = prepared_statements(other)
+    assert any("INSERT INTO billing_pendingsync" in text for text in texts) is prepared
+
+
+def test_prepared_statements_are_planned_for_each_runs_values() -> None:
+    with connection_made_with(prepared_statements=True) as other, other.cursor() as cursor:
+        cursor.execute("SHOW plan_cache_mode")
+        assert cursor.fetchone() == ("force_custom_plan",)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -258,16 +259,17 @@ def listening() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-def test_sync_worker_is_woken_by_a_new_task_on_postgresql(zuora: EmulatorHandle) -> None:
+def assert_a_waiting_worker_is_woken_by(zuora: EmulatorHandle, wake: Callable[[str], None]) -> None:
+    """`wake(account id)` makes a sync of a new account ready; a worker polling only
+    every 60 s must run it in time."""
     if connection.vendor != "postgresql":
         pytest.skip("LISTEN/NOTIFY wake-ups are PostgreSQL's")
-    # It polls only every 60 s: only a wake-up can make it react in time.
     worker = start_sync_worker(zuora, "--interval", "60")
     try:
         remote = new_account(zuora)
         wait_until(listening, 60, "the worker to LISTEN")
         time.sleep(1)  # its dispatcher has polled the empty queue and is now waiting
-        request_committed(ACCOUNT, remote.id)
+        wake(remote.id)
         wait_until(
             lambda: BillingAccount.objects.filter(zuora_id=remote.id).exists(),
             30,
@@ -275,6 +277,17 @@ def test_sync_worker_is_woken_by_a_new_task_on_postgresql(zuora: EmulatorHandle)
         )
     finally:
         stop(worker)
+
+
+def test_sync_worker_is_woken_by_a_new_task_on_postgresql(zuora: EmulatorHandle) -> None:
+    assert_a_waiting_worker_is_woken_by(
+        zuora, lambda zuora_id: request_committed(ACCOUNT, zuora_id)
+    )
+
+
+def enqueue_after_the_pending_row(zuora_id: str) -> None:
+    pending.request_sync(kind=ACCOUNT, zuora_id=zuora_id)
+    queue.enqueue(kind=ACCOUNT, zuora_id=zuora_id)
 
 
 def test_a_task_enqueued_on_its_own_wakes_the_sync_worker_on_postgresql(
@@ -282,22 +295,7 @@ def test_a_task_enqueued_on_its_own_wakes_the_sync_worker_on_postgresql(
 ) -> None:
     # The run after a sync that a callout overlapped, the sweeper's and the
     # admin's: a task enqueued after the pending row committed.
-    if connection.vendor != "postgresql":
-        pytest.skip("LISTEN/NOTIFY wake-ups are PostgreSQL's")
-    worker = start_sync_worker(zuora, "--interval", "60")
-    try:
-        remote = new_account(zuora)
-        wait_until(listening, 60, "the worker to LISTEN")
-        time.sleep(1)  # its dispatcher has polled the empty queue and is now waiting
-        pending.request_sync(kind=ACCOUNT, zuora_id=remote.id)
-        queue.enqueue(kind=ACCOUNT, zuora_id=remote.id)
-        wait_until(
-            lambda: BillingAccount.objects.filter(zuora_id=remote.id).exists(),
-            30,
-            "the woken worker to sync the account",
-        )
-    finally:
-        stop(worker)
+    assert_a_waiting_worker_is_woken_by(zuora, enqueue_after_the_pending_row)
 
 
 def test_the_dispatcher_claims_as_many_ready_tasks_as_it_has_free_threads() -> None:

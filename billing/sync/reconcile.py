@@ -201,8 +201,9 @@ def _lookups(vendor: str) -> _Lookups:
     """The reconciliation's reads as SQL of constant text, built once per process.
 
     A list of values is one parameter (an array on PostgreSQL, JSON on
-    SQLite), so that the text does not depend on its length: PostgreSQL
-    prepares it after a few runs, and nothing is compiled again. Built by
+    SQLite), so that the text does not depend on its length: nothing is
+    compiled again, and PostgreSQL can prepare it (with
+    `DATABASE_PREPARED_STATEMENTS`). Built by
     the ORM at each sync (and the account's in two statements, one before
     and one after its upsert), they cost an account sync about a quarter of
     its instructions.

@@ -279,9 +279,10 @@ def _rows_source(
     a cursor binding on the client would quote every element of an array into
     the SQL text (a column of 1,000 strings: about 2 ms in text, 0.4 ms in
     binary; a quarter of a full import). A few rows (a sync's account, its
-    Bill-To and Sold-To) go as `VALUES (%b::type, …)` instead: psycopg dumps a one-element array in
-    Python, a scalar in C (a row of 23 values: 294 against 132 µs of the
-    client's CPU per statement, round trip included). Elsewhere, VALUES.
+    Bill-To and Sold-To) go as `VALUES (%b::type, …)` instead: psycopg dumps
+    a one-element array in Python, a scalar in C (a row of 23 values: 294
+    against 132 µs of the client's CPU per statement, round trip included).
+    Elsewhere, VALUES.
     """
     if connection.vendor == "postgresql":
         if len(rows) * len(fields) > SCALARS_UP_TO:

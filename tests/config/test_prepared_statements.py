@@ -1,8 +1,10 @@
 """On PostgreSQL, with DATABASE_PREPARED_STATEMENTS, a statement a connection runs
 again and again is prepared there, and still planned for each run's values."""
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,10 @@ from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from billing.models import SyncKind
-from billing.sync.pending import request_statement
+from billing.sync.pending import request_parameters, request_statement, requested_rows
 from config.environment import PREPARE_THRESHOLD, parse_database_url
+
+NOW = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -61,15 +65,11 @@ def test_a_statement_that_repeats_is_prepared_only_when_asked(prepared: bool) ->
                 cursor.execute("BEGIN")
                 cursor.execute(
                     request_statement("postgresql"),
-                    {
-                        "requested": f'[["{SyncKind.ACCOUNT}", "A{number}", 1, ""]]',
-                        "now": "2026-11-28T10:00:00Z",
-                        "settled": "2026-11-28T10:00:00Z",
-                        "settle_until": "2026-11-28T10:00:01Z",
-                        "burst": "2026-11-28T10:00:00Z",
-                        "pair": "2026-11-28T10:00:00Z",
-                        "pending": "pending",
-                        "dead": "dead",
+                    request_parameters(NOW)
+                    | {
+                        "requested": json.dumps(
+                            requested_rows([(SyncKind.ACCOUNT, f"A{number}")], {})
+                        )
                     },
                 )
                 cursor.execute("ROLLBACK")

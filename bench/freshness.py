@@ -7,9 +7,11 @@ the change): the time of a change is taken just before it is applied, the
 claim from the sync task's result (`claimed_at`; a task can start while its
 object's burst still settles and claim later), the commit from the task's
 `finished_at`. Runs that claimed nothing (a coalesced duplicate task) fetched
-nothing and reflect nothing. A change made while its object's sync was
-running (between claim and commit) is an overlap; once its callout is
-recorded, another run must follow, or the coalescing swallowed it. A change
+nothing and reflect nothing; nor do runs that committed nothing (one that a
+follow-up run overtook, or a failed attempt). A change made while its
+object's sync was running (between claim and the run's end) is an overlap;
+once its callout is recorded, another run must follow, or the coalescing
+swallowed it. A change
 whose callout never arrived (the emulator gave up delivering it) is counted
 apart.
 """
@@ -18,7 +20,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from bench import database
 from bench.report import Figure, Report, percentile
@@ -70,7 +72,17 @@ def _synced_object(change: dict[str, Any]) -> tuple[str, str] | None:
     return "account", change["accountId"]
 
 
-Run = tuple[float, float, float]  # (enqueued, claimed, finished), epoch seconds
+class Run(NamedTuple):
+    """One sync run that claimed its object; times in epoch seconds."""
+
+    enqueued: float
+    claimed: float
+    finished: float
+    committed: bool = True  # False: overtaken by a follow-up run, or failed
+
+
+# The task outcomes (`billing.sync.runner.Outcome`) of runs that committed.
+COMMITTED = {"done", "requeued"}
 
 
 def sync_runs(since: float) -> dict[tuple[str, str], list[Run]]:
@@ -86,16 +98,17 @@ def sync_runs(since: float) -> dict[tuple[str, str], list[Run]]:
         args = arguments.get("args") or []
         claimed = result.get("claimed_at") if isinstance(result, dict) else None
         if len(args) >= 2 and claimed:
-            run = (
+            run = Run(
                 enqueued.timestamp(),
                 datetime.fromisoformat(claimed).timestamp(),
                 finished.timestamp(),
+                result.get("outcome") in COMMITTED,
             )
             runs[(args[0], args[1])].append(run)
             for contact_id in result.get("covered") or []:
                 runs[("contact", contact_id)].append(run)
     for item in runs.values():
-        item.sort(key=lambda run: run[1])
+        item.sort(key=lambda run: run.claimed)
     return runs
 
 
@@ -164,19 +177,20 @@ class Outcomes:
 
 def outcomes(
     changes: list[tuple[float, str, str]],
-    runs: dict[tuple[str, str], list[Run]],
+    runs: dict[tuple[str, str], list[tuple[float, ...]]],
     received: dict[tuple[str, str], list[float]],
 ) -> Outcomes:
-    """Match each change (time, kind, id) with the runs of its object and its callouts."""
+    """Match each change (time, kind, id) with the runs of its object (`Run`, or
+    tuples of its fields) and its callouts."""
     seen = Outcomes()
     for moment, kind, zuora_id in changes:
-        object_runs = runs.get((kind, zuora_id), [])
-        after = [run for run in object_runs if run[1] >= moment]
+        object_runs = [Run(*run) for run in runs.get((kind, zuora_id), [])]
+        after = [run for run in object_runs if run.committed and run.claimed >= moment]
         # Without a callout after the change there is nothing to coalesce: the
         # emulator could not deliver it (the reconciler heals that later).
         arrivals = received.get((kind, zuora_id), [])
         callout = min((at for at in arrivals if at >= moment), default=None)
-        overlap = any(start < moment < finish for _, start, finish in object_runs)
+        overlap = any(run.claimed < moment < run.finished for run in object_runs)
         if overlap:
             seen.overlaps += 1
             if callout is not None and not after:
@@ -187,12 +201,12 @@ def outcomes(
                         "object": kind,
                         "callouts_ms": [round((at - moment) * 1000) for at in arrivals],
                         "runs_ms": [
-                            [round((at - moment) * 1000) for at in run] for run in object_runs
+                            [round((at - moment) * 1000) for at in run[:3]] for run in object_runs
                         ],
                     }
                 )
         if after:
-            enqueued, start, finish = after[0]
+            enqueued, start, finish, _ = after[0]
             latency = (finish - moment) * 1000
             seen.latencies.append(latency)
             (seen.overlapping if overlap else seen.apart_from_overlaps).append(latency)
@@ -253,6 +267,8 @@ def measure(
         "api_latency_ms": sizes.api_latency_ms,
         "change_rate": sizes.change_rate,
         "sync_runs": sum(len(item) for item in runs.values()),
+        # Runs overtaken by a callout's follow-up run (or failed): no commit.
+        "runs_not_committed": sum(not run.committed for item in runs.values() for run in item),
         # Zuora's single-object fetches while the changes were applied and synced.
         "zuora_fetches": fetches,
         "zuora_fetches_per_change": sum(fetches.values()) / max(1, len(changes)),

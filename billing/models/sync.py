@@ -100,6 +100,13 @@ class PendingSync(models.Model):
         "requests up to cover_generation.",
     )
     cover_generation = models.PositiveIntegerField(null=True, blank=True)
+    # A request during a run starts a second run at once (once settled), which
+    # takes the claim over: the first run's fetch may predate the change.
+    follow_up = models.BooleanField(
+        default=False,
+        help_text="The running claim took over from an earlier run that a request "
+        "overtook; requests during it wait for it to end.",
+    )
 
     class Meta:
         ordering = ["next_attempt_at"]

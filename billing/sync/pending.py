@@ -2,9 +2,18 @@
 
 Each object has at most one `PendingSync` row. A request (from a callout, a
 reconciliation pass or an operator) upserts it; a worker claims it with a
-conditional update, so one object is reconciled by one worker at a time on
-every database; the claim is checked again, under a row lock, in the
-transaction that commits the reconciliation.
+conditional update, so one run holds an object's claim at a time on every
+database; the claim is checked again, under a row lock, in the transaction
+that commits the reconciliation, so only the run that holds it commits.
+
+A request that arrives while the object's sync runs may announce a change
+that the running fetch came too early to see. It starts a follow-up run at
+once (after settling like any request), which takes the claim over: the
+overtaken run commits nothing (`Overtaken`), and the change is reflected one
+fetch after its callout instead of after the running sync and a fetch more.
+A follow-up is not overtaken in turn (requests during it make it run once
+more when it ends), so a stream of callouts cannot keep every run from
+committing.
 """
 
 import json
@@ -18,6 +27,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from billing.models import PendingSync, SyncKind, SyncState
@@ -40,10 +50,18 @@ class Claim:
     covering: int = field(default=0, compare=False)
     # Contacts whose syncs an account's sync completed (`finish_covered`).
     covered: list[str] = field(default_factory=list, compare=False)
+    # It took the claim over from a run that a request overtook.
+    follow_up: bool = False
+    # No one else takes the claim before then but a follow-up run.
+    lease_expires_at: datetime | None = field(default=None, compare=False)
 
 
 class ClaimLost(Exception):
     """The lease ran out and the sync was handed to another worker."""
+
+
+class Overtaken(ClaimLost):
+    """A request during the run started a follow-up run, which took the claim over."""
 
 
 def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> bool:
@@ -58,6 +76,9 @@ def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) 
     `SYNC_SETTLE_BURST_SECONDS` after the latest request, up to
     `SYNC_SETTLE_MAX_SECONDS` after the first: a burst of callouts for one
     object costs one fetch even when their delivery is spread out.
+
+    The first request while the object's sync runs starts a new wait too:
+    the follow-up run that takes the claim over (see the module's docstring).
     """
     return (kind, zuora_id) in request_syncs([(kind, zuora_id)], now=now)
 
@@ -129,16 +150,25 @@ def request_statement(vendor: str) -> str:
     are left alone); it returns `kind`, `zuora_id` and `requested_since` of
     each object, which equals `now` when its wait starts. A contact keeps the
     account it was last named with.
+
+    A wait starts for a dead object (revived), and for a running one that no
+    request has reached since its claim, unless that run is a follow-up.
+    Later requests settle as those of a first run do.
     """
     table = _TABLE
+    overtakable = f"({table}.state = %(running)s AND NOT {table}.follow_up)"
+    starts = (
+        f"({table}.state = %(dead)s OR ({overtakable} "
+        f"AND {table}.generation = {table}.claimed_generation))"
+    )
     return f"""
         INSERT INTO {table} (
             kind, zuora_id, state, generation, requested_since, last_requested_at,
             next_attempt_at, settle_until, attempts, claim_token, last_error,
-            replay_reason, replayed_by, account_zuora_id, cover_token
+            replay_reason, replayed_by, account_zuora_id, cover_token, follow_up
         )
         SELECT kind, zuora_id, %(pending)s, requests, %(now)s, %(now)s, %(settled)s,
-            %(settle_until)s, 0, '', '', '', '', COALESCE(account_zuora_id, ''), ''
+            %(settle_until)s, 0, '', '', '', '', COALESCE(account_zuora_id, ''), '', false
         FROM ({_REQUESTED_ROWS[vendor]}) AS requested
         WHERE true
         ORDER BY kind, zuora_id
@@ -147,11 +177,12 @@ def request_statement(vendor: str) -> str:
             account_zuora_id = CASE WHEN excluded.account_zuora_id <> ''
                 THEN excluded.account_zuora_id ELSE {table}.account_zuora_id END,
             last_requested_at = excluded.last_requested_at,
-            requested_since = CASE WHEN {table}.state = %(dead)s
+            requested_since = CASE WHEN {starts}
                 THEN excluded.requested_since ELSE {table}.requested_since END,
             next_attempt_at = CASE
-                WHEN {table}.state = %(dead)s THEN excluded.next_attempt_at
-                WHEN {table}.state = %(pending)s AND {table}.attempts = 0 THEN CASE
+                WHEN {starts} THEN excluded.next_attempt_at
+                WHEN ({table}.state = %(pending)s AND {table}.attempts = 0) OR {overtakable}
+                THEN CASE
                     WHEN {table}.last_requested_at <= {table}.requested_since THEN CASE
                         WHEN %(pair)s <= {table}.next_attempt_at THEN {table}.next_attempt_at
                         WHEN %(pair)s < {table}.settle_until THEN %(pair)s
@@ -159,7 +190,7 @@ def request_statement(vendor: str) -> str:
                     WHEN %(burst)s < {table}.settle_until
                     THEN %(burst)s ELSE {table}.settle_until END
                 ELSE {table}.next_attempt_at END,
-            settle_until = CASE WHEN {table}.state = %(dead)s
+            settle_until = CASE WHEN {starts}
                 THEN excluded.settle_until ELSE {table}.settle_until END,
             attempts = CASE WHEN {table}.state = %(dead)s THEN 0 ELSE {table}.attempts END,
             dead_at = CASE WHEN {table}.state = %(dead)s THEN NULL ELSE {table}.dead_at END,
@@ -178,6 +209,7 @@ def request_parameters(now: datetime) -> dict[str, object]:
         "burst": adapt(now + timedelta(seconds=settings.SYNC_SETTLE_BURST_SECONDS)),
         "pair": adapt(now + timedelta(seconds=settings.SYNC_SETTLE_PAIR_SECONDS)),
         "pending": SyncState.PENDING.value,
+        "running": SyncState.RUNNING.value,
         "dead": SyncState.DEAD.value,
     }
 
@@ -196,12 +228,16 @@ def seconds_until_due(
 
     0 when it is already due (it became due since the caller's claim failed,
     or a contact's claim waits for its account's sync: see `park`): the
-    caller claims again at once. None when it is not pending, or waits longer
-    (a backed-off retry, which has its own task).
+    caller claims again at once. None when it is not pending (nor running
+    with a follow-up requested), or waits longer (a backed-off retry, which
+    has its own task).
     """
     now = now or timezone.now()
+    waiting = Q(state=SyncState.PENDING) | Q(
+        state=SyncState.RUNNING, follow_up=False, generation__gt=F("claimed_generation")
+    )
     due = (
-        PendingSync.objects.filter(kind=kind, zuora_id=zuora_id, state=SyncState.PENDING)
+        PendingSync.objects.filter(waiting, kind=kind, zuora_id=zuora_id)
         .values_list("next_attempt_at", flat=True)
         .first()
     )
@@ -244,6 +280,11 @@ def claim(
     `finish_covered`), as when both were just created. Such a contact is
     parked meanwhile (`park`).
 
+    A running sync that a request reached since its claim is taken over by
+    a follow-up claim (`Claim.follow_up`; see the module's docstring), once
+    the request has settled; a contact's follow-up does not wait for its
+    account. It counts no attempt: the run it overtakes did not fail.
+
     One `UPDATE … RETURNING` (every sync starts with it: the ORM's update and
     a query for the row's id and attempts were two statements). An account's
     claim also marks its contacts' pending syncs for it (`Claim.covering`), in
@@ -263,8 +304,8 @@ def claim(
     waits = kind == SyncKind.CONTACT and wait_for_account
     covers = kind == SyncKind.ACCOUNT
     lease_expires = now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
-    parameters = [SyncState.RUNNING.value, token, adapt(now), adapt(lease_expires)]
-    parameters += [str(kind), zuora_id, SyncState.PENDING.value, adapt(now)]
+    parameters = [token, adapt(now), adapt(lease_expires)]
+    parameters += [str(kind), zuora_id, adapt(now)]
     if waits:
         parameters.append(_account_due_since(now))
     together = covers and connection.vendor == "postgresql"
@@ -276,7 +317,7 @@ def claim(
         taken = cursor.fetchone()
     if taken is None:
         return None
-    pk, attempts, covering = taken
+    pk, attempts, follow_up, covering = taken
     held = Claim(
         pk=pk,
         kind=SyncKind(kind),
@@ -285,6 +326,8 @@ def claim(
         attempt=attempts,
         claimed_at=given or timezone.now(),
         covering=covering,
+        follow_up=bool(follow_up),
+        lease_expires_at=lease_expires,
     )
     if covers and not together:
         return replace(held, covering=cover_contacts(held))
@@ -293,19 +336,28 @@ def claim(
 
 @cache
 def _claim_statement(vendor: str, *, waits: bool, covers: bool) -> str:
-    """The claim's `UPDATE … RETURNING id, attempts, <contacts covered>`.
+    """The claim's `UPDATE … RETURNING id, attempts, follow_up, <contacts covered>`.
+
+    Parameters: the claim's token, the time now, the lease's end, the kind,
+    the Zuora id, the time now; then `_account_due_since` if it `waits`, and
+    the token and Zuora id again if it `covers`. (In SET, `state` and
+    `attempts` are the row's values before the update.)
 
     `covers` (an account's, on PostgreSQL): the same statement marks the
     account's pending contact syncs as `cover_contacts` does, once the claim
     is taken; elsewhere that is a statement of its own.
     """
+    running, pending = SyncState.RUNNING.value, SyncState.PENDING.value
     claim = f"""
-        UPDATE {_TABLE} SET state = %s, claim_token = %s, claimed_generation = generation,
-            claimed_at = %s, lease_expires_at = %s, attempts = attempts + 1
-        WHERE kind = %s AND zuora_id = %s AND state = %s AND next_attempt_at <= %s
-        {_no_account_sync_ahead(vendor) if waits else ""}
-        RETURNING id, attempts
-    """  # noqa: S608 (table name from the model; values are parameters)
+        UPDATE {_TABLE} SET state = '{running}', claim_token = %s,
+            claimed_generation = generation, claimed_at = %s, lease_expires_at = %s,
+            attempts = CASE WHEN state = '{running}' THEN attempts ELSE attempts + 1 END,
+            follow_up = (state = '{running}')
+        WHERE kind = %s AND zuora_id = %s AND next_attempt_at <= %s
+        AND ((state = '{pending}' {_no_account_sync_ahead(vendor) if waits else ""})
+            OR (state = '{running}' AND NOT follow_up AND generation > claimed_generation))
+        RETURNING id, attempts, follow_up
+    """  # noqa: S608 (names and constants from the models; values are parameters)
     if not covers:
         return f"{claim}, 0"
     return f"""
@@ -314,7 +366,7 @@ def _claim_statement(vendor: str, *, waits: bool, covers: bool) -> str:
             WHERE {_pending_contacts_of(vendor, " AND EXISTS (SELECT 1 FROM claimed)")}
             RETURNING 1
         )
-        SELECT id, attempts, (SELECT count(*) FROM covered) FROM claimed
+        SELECT id, attempts, follow_up, (SELECT count(*) FROM covered) FROM claimed
     """  # noqa: S608
 
 
@@ -518,21 +570,38 @@ def finish_account(
 
 
 def _requeue(held: Claim, now: datetime) -> bool:
-    """A request came in while the sync ran: pending again (True), settling anew
-    so that the rest of a burst joins this one more fetch."""
-    requeued = PendingSync.objects.filter(pk=held.pk, claim_token=held.token).update(
-        state=SyncState.PENDING,
-        claim_token="",
-        claimed_generation=None,
-        lease_expires_at=None,
-        attempts=0,
-        next_attempt_at=now + timedelta(seconds=settings.SYNC_SETTLE_SECONDS),
-        settle_until=now + timedelta(seconds=settings.SYNC_SETTLE_MAX_SECONDS),
-        requested_since=now,
-    )
-    if not requeued:
-        raise ClaimLost(f"{held.kind} {held.zuora_id}: lease expired before commit")
+    """A request came in while the sync ran: pending again (True).
+
+    After a follow-up it settles anew, so that the rest of a burst joins this
+    one more fetch; after a first run the requests already started the
+    follow-up's wait, which goes on (its run had not taken the claim yet).
+    """
+    still_ours = PendingSync.objects.filter(pk=held.pk, claim_token=held.token)
+    released = {
+        "state": SyncState.PENDING,
+        "claim_token": "",
+        "claimed_generation": None,
+        "lease_expires_at": None,
+        "follow_up": False,
+        "attempts": 0,
+    }
+    if held.follow_up:
+        released |= {
+            "next_attempt_at": now + timedelta(seconds=settings.SYNC_SETTLE_SECONDS),
+            "settle_until": now + timedelta(seconds=settings.SYNC_SETTLE_MAX_SECONDS),
+            "requested_since": now,
+        }
+    if not still_ours.update(**released):
+        raise _lost(held)
     return True
+
+
+def _lost(held: Claim) -> ClaimLost:
+    """Why this claim is no longer held: overtaken by a follow-up run (which may
+    have finished since), or its lease ran out and the sweeper handed it on."""
+    if held.lease_expires_at is not None and timezone.now() < held.lease_expires_at:
+        return Overtaken(f"{held.kind} {held.zuora_id}: a follow-up run took the claim over")
+    return ClaimLost(f"{held.kind} {held.zuora_id}: lease expired before commit")
 
 
 def retry_delay(*, attempt: int, retry_after: float | None) -> float:
@@ -550,29 +619,29 @@ def fail(
     retry_after: float | None = None,
     now: datetime | None = None,
 ) -> datetime | None:
-    """Record a failed attempt; returns when to run again, or None when it is dead."""
+    """Record a failed attempt; returns when to run again, or None when it is dead.
+
+    Raises `ClaimLost` (`Overtaken`) when the claim is no longer held: the
+    run that holds it now records its own outcome.
+    """
     now = now or timezone.now()
     still_ours = PendingSync.objects.filter(pk=held.pk, claim_token=held.token)
+    released = {
+        "claim_token": "",
+        "claimed_generation": None,
+        "lease_expires_at": None,
+        "follow_up": False,
+        "last_error": error[:2000],
+    }
+    run_at = None
     if retryable and held.attempt < settings.SYNC_MAX_ATTEMPTS:
         run_at = now + timedelta(seconds=retry_delay(attempt=held.attempt, retry_after=retry_after))
-        updated = still_ours.update(
-            state=SyncState.PENDING,
-            claim_token="",
-            claimed_generation=None,
-            lease_expires_at=None,
-            next_attempt_at=run_at,
-            last_error=error[:2000],
-        )
-        return run_at if updated else None
-    still_ours.update(
-        state=SyncState.DEAD,
-        claim_token="",
-        claimed_generation=None,
-        lease_expires_at=None,
-        dead_at=now,
-        last_error=error[:2000],
-    )
-    return None
+        released |= {"state": SyncState.PENDING, "next_attempt_at": run_at}
+    else:
+        released |= {"state": SyncState.DEAD, "dead_at": now}
+    if not still_ours.update(**released):
+        raise _lost(held)
+    return run_at
 
 
 def defer(held: Claim, *, seconds: float, reason: str, now: datetime | None = None) -> datetime:
@@ -615,6 +684,7 @@ def release_expired_leases(*, now: datetime | None = None) -> list[tuple[str, st
             claim_token="",
             claimed_generation=None,
             lease_expires_at=None,
+            follow_up=False,
             next_attempt_at=now,
             last_error="worker stopped before finishing; lease expired",
         ):

@@ -44,6 +44,7 @@ class Outcome(StrEnum):
     REQUEUED = "requeued"  # done, but another request came in meanwhile
     WAITING = "waiting"  # waits for the account's sync
     PARKED = "parked"  # not claimed: its account's sync hands it back when it ends
+    OVERTAKEN = "overtaken"  # a follow-up run took the claim over: nothing committed
     RETRY = "retry"
     DEAD = "dead"
     SKIPPED = "skipped"  # not due, or another worker holds it
@@ -105,20 +106,14 @@ def run_pending_sync_recorded(
         return SyncRun(Outcome.SKIPPED)
     started = time.monotonic()
     try:
-        outcome = _reconcile(held)
-    except ZuoraError as error:
-        outcome = _failed(
-            held, error=error, retryable=error.retryable, retry_after=error.retry_after
-        )
+        outcome = _attempt(held)
+    except pending.Overtaken:
+        # A callout came in during the fetch, and the follow-up run it started
+        # fetches after it: this run's work is rolled back, not lost.
+        outcome = Outcome.OVERTAKEN
     except pending.ClaimLost:
         logger.warning("sync lost its claim", extra={"kind": kind, "zuora_id": zuora_id})
         return SyncRun(Outcome.SKIPPED, held.claimed_at)
-    except DatabaseError as error:
-        outcome = _failed(held, error=error, retryable=True)
-    except Exception as error:
-        # A bug must not lose the sync: keep it, retried and then dead, visible.
-        logger.exception("sync failed unexpectedly", extra={"kind": kind, "zuora_id": zuora_id})
-        outcome = _failed(held, error=error, retryable=True)
     duration = time.monotonic() - started
     SYNC_RUNS.labels(kind=str(kind), outcome=str(outcome)).observe(duration)
     logger.info(
@@ -134,6 +129,24 @@ def run_pending_sync_recorded(
     )
     committed = outcome in {Outcome.DONE, Outcome.REQUEUED}
     return SyncRun(outcome, held.claimed_at, tuple(held.covered) if committed else ())
+
+
+def _attempt(held: pending.Claim) -> Outcome:
+    """Fetch and reconcile; a failure is recorded (`_failed`). Raises `pending.ClaimLost`."""
+    try:
+        return _reconcile(held)
+    except ZuoraError as error:
+        return _failed(held, error=error, retryable=error.retryable, retry_after=error.retry_after)
+    except pending.ClaimLost:
+        raise
+    except DatabaseError as error:
+        return _failed(held, error=error, retryable=True)
+    except Exception as error:
+        # A bug must not lose the sync: keep it, retried and then dead, visible.
+        logger.exception(
+            "sync failed unexpectedly", extra={"kind": held.kind, "zuora_id": held.zuora_id}
+        )
+        return _failed(held, error=error, retryable=True)
 
 
 def _release_connection() -> None:

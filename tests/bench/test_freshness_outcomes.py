@@ -1,6 +1,6 @@
 """How the freshness benchmark matches changes with sync runs and callouts.
 
-Times are seconds; runs are (enqueued, claimed, finished).
+Times are seconds; runs are (enqueued, claimed, finished[, committed]).
 """
 
 import pytest
@@ -70,3 +70,28 @@ def test_stages_leave_out_a_run_whose_task_came_before_the_callout():
 
     assert seen.latencies == pytest.approx([300.0])
     assert all(values == [] for values in seen.stages.values())
+
+
+def test_a_change_during_a_run_that_its_follow_up_overtook_is_reflected_by_the_follow_up():
+    seen = outcomes(
+        [(10.1, *ACCOUNT)],
+        # The first run is overtaken (it commits nothing) by the follow-up
+        # that the change's callout started, which claims before it ends.
+        {ACCOUNT: [(9.9, 10.0, 10.25, False), (10.12, 10.15, 10.38, True)]},
+        {ACCOUNT: [10.11]},
+    )
+
+    assert seen.overlaps == 1
+    assert seen.swallowed == 0
+    assert seen.overlapping == pytest.approx([280.0])
+
+
+def test_a_run_that_committed_nothing_reflects_no_change():
+    seen = outcomes(
+        [(10.0, *ACCOUNT)],
+        {ACCOUNT: [(10.02, 10.05, 10.3, False)]},
+        {ACCOUNT: [10.01]},
+    )
+
+    assert seen.latencies == []
+    assert seen.unreflected == 1

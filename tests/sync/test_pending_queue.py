@@ -1,6 +1,6 @@
 """The pending-sync queue: coalescing, claims, generations, retries and dead letters."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.test import override_settings
@@ -68,22 +68,125 @@ def test_finishing_without_new_requests_removes_the_row() -> None:
     assert not PendingSync.objects.exists()
 
 
-def test_a_request_during_a_run_makes_it_run_once_more() -> None:
+def test_a_request_during_a_run_starts_a_follow_up_that_takes_the_claim_over() -> None:
     object_id = zuora_id()
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
     held = pending.claim(kind=ACCOUNT, zuora_id=object_id)
     assert held is not None
-    # The callout arrives while the worker is between fetch and commit: it
-    # must not start a second worker, nor be forgotten.
+    assert not held.follow_up
+    # The callout arrives while the first run's fetch is on its way: the
+    # change may be after it, so a second run starts (a task) and fetches.
+    assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id) is True
+    follow_up = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert follow_up is not None
+    assert follow_up.follow_up
+    assert follow_up.attempt == held.attempt  # overtaking is no failed attempt
+
+    # The first run commits nothing, whether it ends well or fails.
+    with pytest.raises(pending.Overtaken):
+        pending.finish(held)
+    with pytest.raises(pending.Overtaken):
+        pending.fail(held, error="ZuoraServerError", retryable=True)
+    assert PendingSync.objects.get().claim_token == follow_up.token
+    assert pending.finish(follow_up) is False
+    assert not PendingSync.objects.exists()
+
+
+def test_a_request_during_a_follow_up_makes_it_run_once_more() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert held is not None
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    follow_up = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert follow_up is not None
+    # Not overtaken in turn: a stream of callouts must let runs commit.
     assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id) is False
     assert pending.claim(kind=ACCOUNT, zuora_id=object_id) is None
+    assert pending.seconds_until_due(kind=ACCOUNT, zuora_id=object_id) is None
 
-    assert pending.finish(held) is True
+    assert pending.finish(follow_up) is True
 
     row = PendingSync.objects.get()
-    assert row.state == SyncState.PENDING
-    assert row.attempts == 0
+    assert (row.state, row.attempts, row.follow_up) == (SyncState.PENDING, 0, False)
+    again = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert again is not None
+    assert not again.follow_up
+
+
+def test_only_one_follow_up_takes_a_run_over() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
     assert pending.claim(kind=ACCOUNT, zuora_id=object_id) is not None
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    assert pending.claim(kind=ACCOUNT, zuora_id=object_id) is not None
+    assert pending.claim(kind=ACCOUNT, zuora_id=object_id) is None
+
+
+def test_a_running_sync_that_no_request_reached_is_not_taken_over() -> None:
+    object_id = zuora_id()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id)
+    assert held is not None
+    assert pending.claim(kind=ACCOUNT, zuora_id=object_id) is None
+    assert pending.seconds_until_due(kind=ACCOUNT, zuora_id=object_id) is None
+    assert pending.finish(held) is False
+
+
+@SETTLE_DELAYS
+def test_a_follow_up_waits_for_its_requests_to_settle() -> None:
+    object_id = zuora_id()
+    start = timezone.now()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.03))
+    assert held is not None
+
+    def at(seconds: float) -> datetime:
+        return start + timedelta(seconds=seconds)
+
+    assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=at(0.05)) is True
+    assert pending.seconds_until_due(
+        kind=ACCOUNT, zuora_id=object_id, now=at(0.05)
+    ) == pytest.approx(0.03)
+    # A pair, then a burst, as before a first run.
+    assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=at(0.06)) is False
+    assert PendingSync.objects.get().next_attempt_at == at(0.11)
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=at(0.07))
+    assert PendingSync.objects.get().next_attempt_at == at(0.17)
+    assert pending.claim(kind=ACCOUNT, zuora_id=object_id, now=at(0.16)) is None
+    assert pending.claim(kind=ACCOUNT, zuora_id=object_id, now=at(0.17)) is not None
+
+
+@SETTLE_DELAYS
+def test_a_run_that_ends_before_its_follow_up_claims_leaves_it_its_wait() -> None:
+    object_id = zuora_id()
+    start = timezone.now()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.03))
+    assert held is not None
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.05))
+
+    assert pending.finish(held, now=start + timedelta(seconds=0.06)) is True
+
+    row = PendingSync.objects.get()
+    assert (row.state, row.follow_up) == (SyncState.PENDING, False)
+    assert row.next_attempt_at == start + timedelta(seconds=0.08)
+    follow_up = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=row.next_attempt_at)
+    assert follow_up is not None
+    assert not follow_up.follow_up  # nothing left to take over: a run of its own
+
+
+def test_a_contacts_follow_up_does_not_wait_for_its_account() -> None:
+    account_id, contact_id = zuora_id(), zuora_id()
+    pending.request_syncs([(SyncKind.CONTACT, contact_id)], accounts={contact_id: account_id})
+    held = pending.claim(kind=SyncKind.CONTACT, zuora_id=contact_id)
+    assert held is not None
+    pending.request_sync(kind=ACCOUNT, zuora_id=account_id)
+    pending.request_syncs([(SyncKind.CONTACT, contact_id)], accounts={contact_id: account_id})
+    # Its account's sync is due, and would make a first run wait for it.
+    follow_up = pending.claim(kind=SyncKind.CONTACT, zuora_id=contact_id)
+    assert follow_up is not None
+    assert follow_up.follow_up
 
 
 def test_a_finish_after_the_lease_was_taken_over_is_refused() -> None:
@@ -228,15 +331,18 @@ def test_a_second_request_never_moves_the_run_earlier() -> None:
 
 
 @SETTLE_DELAYS
-def test_a_pair_after_a_run_that_was_requested_again_waits_the_pair_delay() -> None:
+def test_a_pair_after_a_follow_up_that_was_requested_again_waits_the_pair_delay() -> None:
     object_id = zuora_id()
     start = timezone.now()
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
     held = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.03))
     assert held is not None
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.05))
-    requeued_at = start + timedelta(seconds=0.3)
-    assert pending.finish(held, now=requeued_at) is True
+    follow_up = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.08))
+    assert follow_up is not None
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.1))
+    requeued_at = start + timedelta(seconds=0.4)
+    assert pending.finish(follow_up, now=requeued_at) is True
 
     second = requeued_at + timedelta(seconds=0.01)
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=second)

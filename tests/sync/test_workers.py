@@ -146,6 +146,33 @@ def test_a_callout_during_a_running_sync_causes_exactly_one_more_fetch(
     assert BillingAccount.objects.get().name == "Changed meanwhile"
 
 
+def test_a_callouts_follow_up_overtakes_the_running_sync(zuora: EmulatorHandle) -> None:
+    remote = new_account(zuora)
+    request_committed(ACCOUNT, remote.id)
+    zuora.set_faults(latency=1.0, paths=["/object-query"])
+    zuora.reset_request_counts()
+    outcomes: list[Outcome] = []
+
+    first = run_in_thread(ACCOUNT, remote.id, outcomes)
+    wait_until(lambda: zuora.request_count(FETCH_ACCOUNT) == 1, 30, "the first fetch")
+    zuora.state.update_account(remote.id, fields={"name": "Changed meanwhile"})
+    request_committed(ACCOUNT, remote.id)
+    # The follow-up's task: it fetches now, without waiting for the first
+    # run, and commits first (its fetch is quick).
+    zuora.clear_faults()
+    second = run_in_thread(ACCOUNT, remote.id, outcomes)
+    second.join(timeout=60)
+    assert outcomes == [Outcome.DONE]
+    assert BillingAccount.objects.get().name == "Changed meanwhile"
+    # The first run's older copy is not committed over it.
+    first.join(timeout=60)
+
+    assert outcomes == [Outcome.DONE, Outcome.OVERTAKEN]
+    assert zuora.request_count(FETCH_ACCOUNT) == 2
+    assert BillingAccount.objects.get().name == "Changed meanwhile"
+    assert not PendingSync.objects.exists()
+
+
 def test_a_burst_of_callouts_costs_one_fetch_even_with_an_idle_worker(
     zuora: EmulatorHandle, settings: Any
 ) -> None:

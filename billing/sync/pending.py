@@ -569,6 +569,15 @@ def finish_account(
     return (False if done else _requeue(held, now)), contacts
 
 
+# What a claim wrote, undone when the row stops running (`PendingSync` fields).
+_UNCLAIMED: dict[str, object] = {
+    "claim_token": "",
+    "claimed_generation": None,
+    "lease_expires_at": None,
+    "follow_up": False,
+}
+
+
 def _requeue(held: Claim, now: datetime) -> bool:
     """A request came in while the sync ran: pending again (True).
 
@@ -577,14 +586,7 @@ def _requeue(held: Claim, now: datetime) -> bool:
     follow-up's wait, which goes on (its run had not taken the claim yet).
     """
     still_ours = PendingSync.objects.filter(pk=held.pk, claim_token=held.token)
-    released = {
-        "state": SyncState.PENDING,
-        "claim_token": "",
-        "claimed_generation": None,
-        "lease_expires_at": None,
-        "follow_up": False,
-        "attempts": 0,
-    }
+    released = _UNCLAIMED | {"state": SyncState.PENDING, "attempts": 0}
     if held.follow_up:
         released |= {
             "next_attempt_at": now + timedelta(seconds=settings.SYNC_SETTLE_SECONDS),
@@ -626,13 +628,7 @@ def fail(
     """
     now = now or timezone.now()
     still_ours = PendingSync.objects.filter(pk=held.pk, claim_token=held.token)
-    released = {
-        "claim_token": "",
-        "claimed_generation": None,
-        "lease_expires_at": None,
-        "follow_up": False,
-        "last_error": error[:2000],
-    }
+    released = _UNCLAIMED | {"last_error": error[:2000]}
     run_at = None
     if retryable and held.attempt < settings.SYNC_MAX_ATTEMPTS:
         run_at = now + timedelta(seconds=retry_delay(attempt=held.attempt, retry_after=retry_after))
@@ -681,10 +677,7 @@ def release_expired_leases(*, now: datetime | None = None) -> list[tuple[str, st
             pk=pk, state=SyncState.RUNNING, lease_expires_at__lt=now
         ).update(
             state=SyncState.PENDING,
-            claim_token="",
-            claimed_generation=None,
-            lease_expires_at=None,
-            follow_up=False,
+            **_UNCLAIMED,
             next_attempt_at=now,
             last_error="worker stopped before finishing; lease expired",
         ):

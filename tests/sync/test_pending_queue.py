@@ -68,8 +68,8 @@ def test_finishing_without_new_requests_removes_the_row() -> None:
     assert not PendingSync.objects.exists()
 
 
-def test_a_request_during_a_run_starts_a_follow_up_that_takes_the_claim_over() -> None:
-    object_id = zuora_id()
+def taken_over(object_id: str) -> tuple[pending.Claim, pending.Claim]:
+    """A run of the object, and the follow-up run that a request during it started."""
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
     held = pending.claim(kind=ACCOUNT, zuora_id=object_id)
     assert held is not None
@@ -80,6 +80,12 @@ def test_a_request_during_a_run_starts_a_follow_up_that_takes_the_claim_over() -
     follow_up = pending.claim(kind=ACCOUNT, zuora_id=object_id)
     assert follow_up is not None
     assert follow_up.follow_up
+    return held, follow_up
+
+
+def test_a_request_during_a_run_starts_a_follow_up_that_takes_the_claim_over() -> None:
+    object_id = zuora_id()
+    held, follow_up = taken_over(object_id)
     assert follow_up.attempt == held.attempt  # overtaking is no failed attempt
 
     # The first run commits nothing, whether it ends well or fails.
@@ -94,12 +100,7 @@ def test_a_request_during_a_run_starts_a_follow_up_that_takes_the_claim_over() -
 
 def test_a_request_during_a_follow_up_makes_it_run_once_more() -> None:
     object_id = zuora_id()
-    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
-    held = pending.claim(kind=ACCOUNT, zuora_id=object_id)
-    assert held is not None
-    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
-    follow_up = pending.claim(kind=ACCOUNT, zuora_id=object_id)
-    assert follow_up is not None
+    _, follow_up = taken_over(object_id)
     # Not overtaken in turn: a stream of callouts must let runs commit.
     assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id) is False
     assert pending.claim(kind=ACCOUNT, zuora_id=object_id) is None
@@ -114,15 +115,6 @@ def test_a_request_during_a_follow_up_makes_it_run_once_more() -> None:
     assert not again.follow_up
 
 
-def test_only_one_follow_up_takes_a_run_over() -> None:
-    object_id = zuora_id()
-    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
-    assert pending.claim(kind=ACCOUNT, zuora_id=object_id) is not None
-    pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
-    assert pending.claim(kind=ACCOUNT, zuora_id=object_id) is not None
-    assert pending.claim(kind=ACCOUNT, zuora_id=object_id) is None
-
-
 def test_a_running_sync_that_no_request_reached_is_not_taken_over() -> None:
     object_id = zuora_id()
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id)
@@ -133,18 +125,26 @@ def test_a_running_sync_that_no_request_reached_is_not_taken_over() -> None:
     assert pending.finish(held) is False
 
 
+def requested_during_a_run(object_id: str, start: datetime) -> pending.Claim:
+    """A run claimed 30 ms after `start` (the settle delay), and a request 20 ms
+    into it, which starts the follow-up's wait (`SETTLE_DELAYS`)."""
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
+    held = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.03))
+    assert held is not None
+    later = start + timedelta(seconds=0.05)
+    assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=later) is True
+    return held
+
+
 @SETTLE_DELAYS
 def test_a_follow_up_waits_for_its_requests_to_settle() -> None:
     object_id = zuora_id()
     start = timezone.now()
-    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
-    held = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.03))
-    assert held is not None
+    requested_during_a_run(object_id, start)
 
     def at(seconds: float) -> datetime:
         return start + timedelta(seconds=seconds)
 
-    assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=at(0.05)) is True
     assert pending.seconds_until_due(
         kind=ACCOUNT, zuora_id=object_id, now=at(0.05)
     ) == pytest.approx(0.03)
@@ -161,10 +161,7 @@ def test_a_follow_up_waits_for_its_requests_to_settle() -> None:
 def test_a_run_that_ends_before_its_follow_up_claims_leaves_it_its_wait() -> None:
     object_id = zuora_id()
     start = timezone.now()
-    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
-    held = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.03))
-    assert held is not None
-    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.05))
+    held = requested_during_a_run(object_id, start)
 
     assert pending.finish(held, now=start + timedelta(seconds=0.06)) is True
 
@@ -334,10 +331,7 @@ def test_a_second_request_never_moves_the_run_earlier() -> None:
 def test_a_pair_after_a_follow_up_that_was_requested_again_waits_the_pair_delay() -> None:
     object_id = zuora_id()
     start = timezone.now()
-    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
-    held = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.03))
-    assert held is not None
-    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.05))
+    requested_during_a_run(object_id, start)
     follow_up = pending.claim(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.08))
     assert follow_up is not None
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start + timedelta(seconds=0.1))

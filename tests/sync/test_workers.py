@@ -122,45 +122,46 @@ def test_concurrent_workers_never_reconcile_one_object_at_once(zuora: EmulatorHa
     assert zuora.request_count(FETCH_ACCOUNT) == 1
 
 
-def test_a_callout_during_a_running_sync_causes_exactly_one_more_fetch(
-    zuora: EmulatorHandle,
-) -> None:
+def a_change_during_a_slow_sync(
+    zuora: EmulatorHandle, outcomes: list[Outcome]
+) -> tuple[str, threading.Thread]:
+    """An account's sync running in a thread, with Zuora answering in 1 s; the
+    account changed in Zuora after the fetch left, and its callout recorded.
+    Returns the account's id and the thread."""
     remote = new_account(zuora)
     request_committed(ACCOUNT, remote.id)
     zuora.set_faults(latency=1.0, paths=["/object-query"])
     zuora.reset_request_counts()
-    outcomes: list[Outcome] = []
-
     worker = run_in_thread(ACCOUNT, remote.id, outcomes)
     wait_until(lambda: zuora.request_count(FETCH_ACCOUNT) == 1, 30, "the first fetch")
-    # Zuora changes the account after our fetch left, and says so.
     zuora.state.update_account(remote.id, fields={"name": "Changed meanwhile"})
-    for _ in range(5):
-        request_committed(ACCOUNT, remote.id)
+    request_committed(ACCOUNT, remote.id)
+    return remote.id, worker
+
+
+def test_a_callout_during_a_running_sync_causes_exactly_one_more_fetch(
+    zuora: EmulatorHandle,
+) -> None:
+    outcomes: list[Outcome] = []
+    account_id, worker = a_change_during_a_slow_sync(zuora, outcomes)
+    for _ in range(4):  # more callouts: still one more run
+        request_committed(ACCOUNT, account_id)
     worker.join(timeout=60)
 
     assert outcomes == [Outcome.REQUEUED]
     zuora.clear_faults()
-    assert run_pending_sync(kind=ACCOUNT, zuora_id=remote.id) == Outcome.DONE
+    assert run_pending_sync(kind=ACCOUNT, zuora_id=account_id) == Outcome.DONE
     assert zuora.request_count(FETCH_ACCOUNT) == 2
     assert BillingAccount.objects.get().name == "Changed meanwhile"
 
 
 def test_a_callouts_follow_up_overtakes_the_running_sync(zuora: EmulatorHandle) -> None:
-    remote = new_account(zuora)
-    request_committed(ACCOUNT, remote.id)
-    zuora.set_faults(latency=1.0, paths=["/object-query"])
-    zuora.reset_request_counts()
     outcomes: list[Outcome] = []
-
-    first = run_in_thread(ACCOUNT, remote.id, outcomes)
-    wait_until(lambda: zuora.request_count(FETCH_ACCOUNT) == 1, 30, "the first fetch")
-    zuora.state.update_account(remote.id, fields={"name": "Changed meanwhile"})
-    request_committed(ACCOUNT, remote.id)
+    account_id, first = a_change_during_a_slow_sync(zuora, outcomes)
     # The follow-up's task: it fetches now, without waiting for the first
     # run, and commits first (its fetch is quick).
     zuora.clear_faults()
-    second = run_in_thread(ACCOUNT, remote.id, outcomes)
+    second = run_in_thread(ACCOUNT, account_id, outcomes)
     second.join(timeout=60)
     assert outcomes == [Outcome.DONE]
     assert BillingAccount.objects.get().name == "Changed meanwhile"

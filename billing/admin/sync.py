@@ -3,10 +3,11 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from billing.models import CalloutReceipt, PendingSync, SyncKind, SyncState
+from billing.models import CalloutReceipt, PendingSync, SyncState
 from billing.sync import pending, queue
 
 
@@ -73,9 +74,9 @@ class PendingSyncAdmin(admin.ModelAdmin):
             self.message_user(request, "Give a reason to retry dead syncs.", messages.ERROR)
             return
         dead = list(rows.filter(state=SyncState.DEAD).values_list("pk", "kind", "zuora_id"))
-        revived = pending.revive(
-            pks=[pk for pk, _, _ in dead], reason=reason, operator=request.user.get_username()
-        )
-        for _, kind, zuora_id in dead:
-            queue.enqueue(kind=SyncKind(kind), zuora_id=zuora_id)
+        with transaction.atomic():  # revived with their tasks
+            revived = pending.revive(
+                pks=[pk for pk, _, _ in dead], reason=reason, operator=request.user.get_username()
+            )
+            queue.enqueue_now((kind, zuora_id) for _, kind, zuora_id in dead)
         self.message_user(request, f"{revived} dead syncs queued again.", messages.SUCCESS)

@@ -41,13 +41,13 @@ class Command(BaseCommand):
             ]
         else:
             dead_rows = list(dead.values_list("pk", "kind", "zuora_id"))
-        revived = pending.revive(
-            pks=[pk for pk, _, _ in dead_rows],
-            reason=options["reason"],
-            operator=options["operator"],
-        )
-        for _, kind, zuora_id in dead_rows:
-            queue.enqueue(kind=SyncKind(kind), zuora_id=zuora_id)
+        with transaction.atomic():  # revived with their tasks
+            revived = pending.revive(
+                pks=[pk for pk, _, _ in dead_rows],
+                reason=options["reason"],
+                operator=options["operator"],
+            )
+            queue.enqueue_now((kind, zuora_id) for _, kind, zuora_id in dead_rows)
         revived_objects = {(kind, zuora_id) for _, kind, zuora_id in dead_rows}
         fresh = 0
         for kind, zuora_id in targets:

@@ -10,7 +10,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import Error as DatabaseFailure
 from django.db import close_old_connections
 
-from billing.models import SyncKind
 from billing.sync import pending, queue
 
 
@@ -59,9 +58,6 @@ class Command(BaseCommand):
 def sweep(*, grace: float) -> tuple[int, int]:
     """One sweep; returns (leases released, overdue syncs re-enqueued)."""
     released = pending.release_expired_leases()
-    for kind, zuora_id in released:
-        queue.enqueue(kind=SyncKind(kind), zuora_id=zuora_id)
     overdue = pending.overdue(grace=grace)
-    for kind, zuora_id in overdue:
-        queue.enqueue(kind=SyncKind(kind), zuora_id=zuora_id)
+    queue.enqueue_now([*released, *overdue])
     return len(released), len(overdue)

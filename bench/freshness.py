@@ -81,15 +81,13 @@ class Run(NamedTuple):
     committed: bool = True  # False: overtaken by a follow-up run, or failed
 
 
-# The task outcomes (`billing.sync.runner.Outcome`) of runs that committed.
-COMMITTED = {"done", "requeued"}
-
-
 def sync_runs(since: float) -> dict[tuple[str, str], list[Run]]:
     """Finished sync runs that claimed their object, per object since `since`,
     in the order they claimed it. An account's run that completed contacts'
     syncs (their callouts came before its fetch, which brought them as
     Bill-To or Sold-To) is also a run of each of those contacts."""
+    from billing.sync.runner import COMMITTED
+
     runs: dict[tuple[str, str], list[Run]] = defaultdict(list)
     rows = _finished_syncs(since).values_list(
         "args_kwargs", "enqueued_at", "return_value", "finished_at"
@@ -177,14 +175,13 @@ class Outcomes:
 
 def outcomes(
     changes: list[tuple[float, str, str]],
-    runs: dict[tuple[str, str], list[tuple[float, ...]]],
+    runs: dict[tuple[str, str], list[Run]],
     received: dict[tuple[str, str], list[float]],
 ) -> Outcomes:
-    """Match each change (time, kind, id) with the runs of its object (`Run`, or
-    tuples of its fields) and its callouts."""
+    """Match each change (time, kind, id) with the runs of its object and its callouts."""
     seen = Outcomes()
     for moment, kind, zuora_id in changes:
-        object_runs = [Run(*run) for run in runs.get((kind, zuora_id), [])]
+        object_runs = runs.get((kind, zuora_id), [])
         after = [run for run in object_runs if run.committed and run.claimed >= moment]
         # Without a callout after the change there is nothing to coalesce: the
         # emulator could not deliver it (the reconciler heals that later).
@@ -201,7 +198,8 @@ def outcomes(
                         "object": kind,
                         "callouts_ms": [round((at - moment) * 1000) for at in arrivals],
                         "runs_ms": [
-                            [round((at - moment) * 1000) for at in run[:3]] for run in object_runs
+                            [round((at - moment) * 1000) for at in run[:3]]  # its times
+                            for run in object_runs
                         ],
                     }
                 )

@@ -50,6 +50,10 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"  # not due, or another worker holds it
 
 
+# The outcomes of runs that committed their reconciliation.
+COMMITTED = frozenset({Outcome.DONE, Outcome.REQUEUED})
+
+
 @dataclass(frozen=True)
 class SyncRun:
     """What one attempt to run a pending sync did."""
@@ -127,7 +131,7 @@ def run_pending_sync_recorded(
             "duration_ms": round(duration * 1000, 1),
         },
     )
-    committed = outcome in {Outcome.DONE, Outcome.REQUEUED}
+    committed = outcome in COMMITTED
     return SyncRun(outcome, held.claimed_at, tuple(held.covered) if committed else ())
 
 

@@ -1,11 +1,11 @@
 """How the freshness benchmark matches changes with sync runs and callouts.
 
-Times are seconds; runs are (enqueued, claimed, finished[, committed]).
+Times are seconds; runs are `Run`s (enqueued, claimed, finished[, committed]).
 """
 
 import pytest
 
-from bench.freshness import outcomes
+from bench.freshness import Run, outcomes
 
 ACCOUNT = ("account", "A1")
 
@@ -13,7 +13,7 @@ ACCOUNT = ("account", "A1")
 def test_a_change_is_reflected_by_the_first_run_that_claimed_after_it():
     seen = outcomes(
         [(10.0, *ACCOUNT)],
-        {ACCOUNT: [(9.0, 9.1, 9.4), (10.05, 10.08, 10.3), (11.0, 11.1, 11.4)]},
+        {ACCOUNT: [Run(9.0, 9.1, 9.4), Run(10.05, 10.08, 10.3), Run(11.0, 11.1, 11.4)]},
         {ACCOUNT: [9.0, 10.02]},
     )
 
@@ -29,7 +29,7 @@ def test_a_change_is_reflected_by_the_first_run_that_claimed_after_it():
 def test_a_change_during_a_run_is_an_overlap_reflected_by_the_next_run():
     seen = outcomes(
         [(10.1, *ACCOUNT)],
-        {ACCOUNT: [(9.9, 10.0, 10.25), (10.25, 10.3, 10.5)]},
+        {ACCOUNT: [Run(9.9, 10.0, 10.25), Run(10.25, 10.3, 10.5)]},
         {ACCOUNT: [10.11]},
     )
 
@@ -42,7 +42,7 @@ def test_a_change_during_a_run_is_an_overlap_reflected_by_the_next_run():
 def test_an_overlap_with_a_callout_and_no_later_run_was_swallowed():
     seen = outcomes(
         [(10.1, *ACCOUNT)],
-        {ACCOUNT: [(9.9, 10.0, 10.25)]},
+        {ACCOUNT: [Run(9.9, 10.0, 10.25)]},
         {ACCOUNT: [10.11]},
     )
 
@@ -64,7 +64,7 @@ def test_stages_leave_out_a_run_whose_task_came_before_the_callout():
     # change: it reflects the change, but its stages would be negative.
     seen = outcomes(
         [(10.0, *ACCOUNT)],
-        {ACCOUNT: [(9.95, 10.1, 10.3)]},
+        {ACCOUNT: [Run(9.95, 10.1, 10.3)]},
         {ACCOUNT: [9.94, 10.01]},
     )
 
@@ -77,7 +77,7 @@ def test_a_change_during_a_run_that_its_follow_up_overtook_is_reflected_by_the_f
         [(10.1, *ACCOUNT)],
         # The first run is overtaken (it commits nothing) by the follow-up
         # that the change's callout started, which claims before it ends.
-        {ACCOUNT: [(9.9, 10.0, 10.25, False), (10.12, 10.15, 10.38, True)]},
+        {ACCOUNT: [Run(9.9, 10.0, 10.25, False), Run(10.12, 10.15, 10.38, True)]},
         {ACCOUNT: [10.11]},
     )
 
@@ -89,7 +89,7 @@ def test_a_change_during_a_run_that_its_follow_up_overtook_is_reflected_by_the_f
 def test_a_run_that_committed_nothing_reflects_no_change():
     seen = outcomes(
         [(10.0, *ACCOUNT)],
-        {ACCOUNT: [(10.02, 10.05, 10.3, False)]},
+        {ACCOUNT: [Run(10.02, 10.05, 10.3, False)]},
         {ACCOUNT: [10.01]},
     )
 

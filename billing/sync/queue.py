@@ -23,19 +23,21 @@ from billing.sync.pending import (
 )
 
 
-def enqueue(*, kind: SyncKind, zuora_id: str, run_after: datetime | None = None) -> None:
+def enqueue(
+    *, kind: SyncKind, zuora_id: str, run_after: datetime | None = None, settling: bool = False
+) -> None:
     """Hand one object to a worker, now or at `run_after` when the backend can defer.
 
     A task to run now wakes the workers: the run after a sync that a callout
     overlapped would otherwise wait for a worker's next poll. (Many at once:
-    `enqueue_now`.)
+    `enqueue_now`.) `settling`: the object's wait starts now (`enqueue_started`).
     """
     from billing.tasks import sync_object  # the task module imports the sync code
 
     task = sync_object
     if run_after is not None and task_backends[DEFAULT_TASK_BACKEND_ALIAS].supports_defer:
         task = task.using(run_after=run_after)
-    task.enqueue(str(kind), zuora_id)
+    task.enqueue(str(kind), zuora_id, **_settling(settling))
     if run_after is None and queue_in_database():
         wake_workers()
 
@@ -54,12 +56,16 @@ def request(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) -> bo
     Returns True when this request started a new wait (and so enqueued a task).
     """
     started = request_syncs([(kind, zuora_id)], now=now)
-    enqueue_started(started)
+    enqueue_started(started, settling=True)
     return bool(started)
 
 
-def enqueue_started(started: set[tuple[str, str]]) -> None:
+def enqueue_started(started: set[tuple[str, str]], *, settling: bool = False) -> None:
     """Enqueue a task for each object whose wait just started (or ended early).
+
+    `settling`: their waits started now (`request_syncs`), so none is due
+    before `SYNC_SETTLE_SECONDS`; the task waits that long before its first
+    claim (`billing.tasks.sync_object`). Off for objects due now.
 
     Inside a transaction the tasks commit with it (the database task
     backend), or are enqueued once it has committed.
@@ -69,7 +75,7 @@ def enqueue_started(started: set[tuple[str, str]]) -> None:
     if queue_in_this_transaction():
         # The task rows commit with the pending rows: one transaction, and
         # never a pending sync without its task.
-        enqueue_in_database(sorted(started))
+        enqueue_in_database(sorted(started), settling=settling)
         wake_workers()
         return
     for kind, zuora_id in sorted(started):
@@ -77,12 +83,14 @@ def enqueue_started(started: set[tuple[str, str]]) -> None:
         # nothing (the sweeper re-enqueues overdue syncs) and must not fail
         # the caller.
         transaction.on_commit(
-            lambda kind=kind, zuora_id=zuora_id: enqueue(kind=SyncKind(kind), zuora_id=zuora_id),
+            lambda kind=kind, zuora_id=zuora_id: enqueue(
+                kind=SyncKind(kind), zuora_id=zuora_id, settling=settling
+            ),
             robust=True,
         )
 
 
-def enqueue_in_database(objects: Sequence[tuple[str, str]]) -> None:
+def enqueue_in_database(objects: Sequence[tuple[str, str]], *, settling: bool = False) -> None:
     """Enqueue one sync task per object with one INSERT (the database task backend).
 
     The backend's own `enqueue` inserts one row per call; a batch of callouts
@@ -100,13 +108,20 @@ def enqueue_in_database(objects: Sequence[tuple[str, str]]) -> None:
             _sync_task_row(
                 backend.alias,
                 id=new_id(),
-                args_kwargs=normalize_json({"args": [kind, zuora_id], "kwargs": {}}),
+                args_kwargs=normalize_json(
+                    {"args": [kind, zuora_id], "kwargs": _settling(settling)}
+                ),
             )
             for kind, zuora_id in objects
         ]
     )
     for row in rows:
         task_enqueued.send(type(backend), task_result=row.task_result)
+
+
+def _settling(settling: bool) -> dict[str, bool]:
+    """The sync task's keyword arguments: none unless its object's wait starts now."""
+    return {"settling": True} if settling else {}
 
 
 def _sync_task_row(backend_alias: str, **fields: Any) -> Any:
@@ -193,7 +208,8 @@ def record_callouts(callouts: Sequence[Callout]) -> None:
                 [(c.kind, c.zuora_id) for c in callouts],
                 now=now,
                 accounts=contact_accounts(callouts),
-            )
+            ),
+            settling=True,
         )
 
 
@@ -248,7 +264,7 @@ def _record_in_one_statement(callouts: Sequence[Callout], now: datetime) -> None
         row = copy(template)
         row.id, row.args_kwargs, row.enqueued_at = (
             task_id,
-            {"args": [kind, zuora_id], "kwargs": {}},
+            {"args": [kind, zuora_id], "kwargs": _settling(True)},
             now,
         )
         task_enqueued.send(type(backend), task_result=row.task_result)
@@ -299,7 +315,7 @@ def _one_statement(backend_alias: str) -> tuple[str, Any]:
             SELECT new.id,
                 jsonb_build_object(
                     'args', jsonb_build_array(requested.kind, requested.zuora_id),
-                    'kwargs', jsonb_build_object()
+                    'kwargs', jsonb_build_object('settling', true)
                 ),
                 @constants@
             FROM requested

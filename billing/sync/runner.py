@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from billing.metrics import CONTACT_SYNCS_COVERED, SYNC_RUNS
 from billing.models import BillingAccount, SyncKind
@@ -87,9 +88,21 @@ def run_pending_sync(*, kind: SyncKind, zuora_id: str, wait_for_account: bool = 
 
 
 def run_pending_sync_recorded(
-    *, kind: SyncKind, zuora_id: str, wait_for_account: bool = True
+    *,
+    kind: SyncKind,
+    zuora_id: str,
+    wait_for_account: bool = True,
+    not_before: datetime | None = None,
 ) -> SyncRun:
-    """`run_pending_sync`, also saying when it claimed the object."""
+    """`run_pending_sync`, also saying when it claimed the object.
+
+    `not_before`: when the object becomes due at the earliest (its wait
+    started when the task was enqueued). The first claim waits for it: tried
+    sooner, it would find the object settling, and cost a claim and a look at
+    when it is due (two statements) before the same wait.
+    """
+    if not_before is not None:
+        _wait_until(not_before)
     held = pending.claim(kind=kind, zuora_id=zuora_id, wait_for_account=wait_for_account)
     # Not due yet: a burst is still settling. Wait the few milliseconds rather
     # than hand the task back (bounded, in case the clock misbehaves). Due but
@@ -133,6 +146,14 @@ def run_pending_sync_recorded(
     )
     committed = outcome in COMMITTED
     return SyncRun(outcome, held.claimed_at, tuple(held.covered) if committed else ())
+
+
+def _wait_until(moment: datetime) -> None:
+    """Sleep until `moment`, at most `SYNC_SETTLE_SECONDS` (clocks of two machines may differ)."""
+    wait = min((moment - timezone.now()).total_seconds(), settings.SYNC_SETTLE_SECONDS)
+    if wait > 0:
+        _release_connection()
+        time.sleep(wait)
 
 
 def _attempt(held: pending.Claim) -> Outcome:

@@ -7,12 +7,14 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.db import connection, connections, transaction
+from django.utils import timezone
 
 from billing.models import BillingAccount, PendingSync, SyncKind, SyncState
 from billing.sync import pending, queue
@@ -425,3 +427,65 @@ def test_a_claimed_task_is_the_row_as_the_orm_loads_it() -> None:
     assert claimed.started_at.tzinfo is not None
     assert claimed._state.adding is False
     assert model_to_dict(claimed) == model_to_dict(stored)
+
+
+def claims_and_due_checks(queries: list[dict[str, str]]) -> tuple[int, int]:
+    """How many sync claims, and looks at when a settling sync is due, these queries hold."""
+    claims = sum("SET state = 'running', claim_token = " in q["sql"] for q in queries)
+    checks = sum(
+        q["sql"].startswith('SELECT "billing_pendingsync"."next_attempt_at"') for q in queries
+    )
+    return claims, checks
+
+
+def test_a_callouts_task_claims_once_its_object_has_settled(
+    zuora: EmulatorHandle, settings: Any
+) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    from billing.worker import ConcurrentWorker
+
+    settings.SYNC_SETTLE_SECONDS = 0.3
+    remote = new_account(zuora)
+    queue.record_callouts([queue.Callout(kind=ACCOUNT, zuora_id=remote.id)])
+    worker = ConcurrentWorker(threads=1, interval=1.0, worker_id="settle-test")
+    # Taken at once, as a woken worker takes it: its object still settles.
+    [task] = worker._claim(limit=1)
+
+    with CaptureQueriesContext(connection) as captured:
+        worker.run_task(task)
+
+    # The task waited for the settle before its claim, instead of claiming
+    # too early, asking when the object is due, and claiming again.
+    assert claims_and_due_checks(captured.captured_queries) == (1, 0)
+    task.refresh_from_db()
+    assert task.return_value["outcome"] == Outcome.DONE
+    claimed_at = datetime.fromisoformat(task.return_value["claimed_at"])
+    assert (claimed_at - task.enqueued_at).total_seconds() >= 0.3
+    assert BillingAccount.objects.get().zuora_id == remote.id
+
+
+def test_a_task_for_an_object_due_now_claims_at_once(zuora: EmulatorHandle, settings: Any) -> None:
+    from django.test.utils import CaptureQueriesContext
+    from django_tasks_db.models import DBTaskResult
+
+    from billing.worker import ConcurrentWorker
+
+    settings.SYNC_SETTLE_SECONDS = 5.0
+    remote = new_account(zuora)
+    with transaction.atomic():
+        queue.request(kind=ACCOUNT, zuora_id=remote.id)
+    PendingSync.objects.update(next_attempt_at=timezone.now())  # settled (the sweeper's case)
+    DBTaskResult.objects.all().delete()
+    queue.enqueue_now([(ACCOUNT, remote.id)])
+    worker = ConcurrentWorker(threads=1, interval=1.0, worker_id="due-test")
+    [task] = worker._claim(limit=1)
+
+    started = time.monotonic()
+    with CaptureQueriesContext(connection) as captured:
+        worker.run_task(task)
+
+    task.refresh_from_db()
+    assert task.return_value["outcome"] == Outcome.DONE
+    assert time.monotonic() - started < 5.0
+    assert claims_and_due_checks(captured.captured_queries) == (1, 0)

@@ -75,7 +75,8 @@ def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) 
     request before the run means a burst, and the run then waits
     `SYNC_SETTLE_BURST_SECONDS` after the latest request, up to
     `SYNC_SETTLE_MAX_SECONDS` after the first: a burst of callouts for one
-    object costs one fetch even when their delivery is spread out.
+    object costs one fetch even when their delivery is spread out. Three or
+    more requests at once (callouts recorded together) are a burst already.
 
     The first request while the object's sync runs starts a new wait too:
     the follow-up run that takes the claim over (see the module's docstring).
@@ -153,7 +154,9 @@ def request_statement(vendor: str) -> str:
 
     A wait starts for a dead object (revived), and for a running one that no
     request has reached since its claim, unless that run is a follow-up.
-    Later requests settle as those of a first run do.
+    A new wait for three requests or more at once (callouts recorded
+    together) starts as a burst's. Later requests settle as those of a first
+    run do.
     """
     # The row is `p`: short, because the callouts' statement embeds this one
     # (`queue._one_statement`) and psycopg caches the parsing of a statement's
@@ -166,8 +169,9 @@ def request_statement(vendor: str) -> str:
             next_attempt_at, settle_until, attempts, claim_token, last_error,
             replay_reason, replayed_by, account_zuora_id, cover_token, follow_up
         )
-        SELECT kind, zuora_id, %(pending)s, requests, %(now)s, %(now)s, %(settled)s,
-            %(settle_until)s, 0, '', '', '', '', COALESCE(account_zuora_id, ''), '', false
+        SELECT kind, zuora_id, %(pending)s, requests, %(now)s, %(now)s,
+            CASE WHEN requests > 2 THEN %(burst)s ELSE %(settled)s END, %(settle_until)s,
+            0, '', '', '', '', COALESCE(account_zuora_id, ''), '', false
         FROM ({_REQUESTED_ROWS[vendor]}) AS requested
         WHERE true
         ORDER BY kind, zuora_id

@@ -318,6 +318,26 @@ def test_a_burst_of_requests_settles_before_the_first_run() -> None:
 
 
 @SETTLE_DELAYS
+@pytest.mark.parametrize(("requests", "waits"), [(1, 0.03), (2, 0.03), (3, 0.1), (10, 0.1)])
+def test_requests_recorded_together_wait_as_their_number_says(requests: int, waits: float) -> None:
+    """Callouts committed in one batch arrive as one statement: three or more
+    for one object are a burst already (its rest may still be on the way); a
+    pair recorded together is complete, and waits no more than a lone one."""
+    object_id = zuora_id()
+    start = timezone.now()
+    started = pending.request_syncs([(ACCOUNT, object_id)] * requests, now=start)
+    assert started == {(ACCOUNT, object_id)}
+    row = PendingSync.objects.get()
+    assert (row.generation, row.next_attempt_at) == (requests, start + timedelta(seconds=waits))
+    # The next request extends the wait as after a first one.
+    later = start + timedelta(seconds=0.02)
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=later)
+    assert PendingSync.objects.get().next_attempt_at == max(
+        later + timedelta(seconds=0.05), start + timedelta(seconds=waits)
+    )
+
+
+@SETTLE_DELAYS
 def test_a_second_request_never_moves_the_run_earlier() -> None:
     object_id = zuora_id()
     start = timezone.now()

@@ -76,7 +76,8 @@ def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) 
     `SYNC_SETTLE_BURST_SECONDS` after the latest request, up to
     `SYNC_SETTLE_MAX_SECONDS` after the first: a burst of callouts for one
     object costs one fetch even when their delivery is spread out. Three or
-    more requests at once (callouts recorded together) are a burst already.
+    more requests at once (callouts recorded together) start with the burst's
+    wait; the next request is still counted as the second.
 
     The first request while the object's sync runs starts a new wait too:
     the follow-up run that takes the claim over (see the module's docstring).
@@ -156,7 +157,7 @@ def request_statement(vendor: str) -> str:
     request has reached since its claim, unless that run is a follow-up.
     A new wait for three requests or more at once (callouts recorded
     together) starts as a burst's. Later requests settle as those of a first
-    run do.
+    run do, by statements, not requests: the next one is the second (a pair).
     """
     # The row is `p`: short, because the callouts' statement embeds this one
     # (`queue._one_statement`) and psycopg caches the parsing of a statement's

@@ -75,12 +75,16 @@ def request_sync(*, kind: SyncKind, zuora_id: str, now: datetime | None = None) 
     request before the run means a burst, and the run then waits
     `SYNC_SETTLE_BURST_SECONDS` after the latest request, up to
     `SYNC_SETTLE_MAX_SECONDS` after the first: a burst of callouts for one
-    object costs one fetch even when their delivery is spread out. Three or
-    more requests at once (callouts recorded together) start with the burst's
-    wait; the next request is still counted as the second.
+    object costs one fetch even when their delivery is spread out. Requests
+    are counted, not the statements that record them: three or more at once
+    (callouts recorded together) start with the burst's wait, and after a
+    pair recorded together the next request is a burst's third.
 
     The first request while the object's sync runs starts a new wait too:
     the follow-up run that takes the claim over (see the module's docstring).
+    The requests of a wait are those since the object's latest claim (or its
+    revival); after a follow-up run that was requested again, the requests
+    during it count in the wait that follows.
     """
     return (kind, zuora_id) in request_syncs([(kind, zuora_id)], now=now)
 
@@ -156,8 +160,10 @@ def request_statement(vendor: str) -> str:
     A wait starts for a dead object (revived), and for a running one that no
     request has reached since its claim, unless that run is a follow-up.
     A new wait for three requests or more at once (callouts recorded
-    together) starts as a burst's. Later requests settle as those of a first
-    run do, by statements, not requests: the next one is the second (a pair).
+    together) starts as a burst's. Later requests settle by how many
+    requests the wait has had with them: two are a pair, more a burst. They
+    are counted from `claimed_generation`, the generation at the latest
+    claim or death (0 for a row never claimed), which a claim's end keeps.
     """
     # The row is `p`: short, because the callouts' statement embeds this one
     # (`queue._one_statement`) and psycopg caches the parsing of a statement's
@@ -187,7 +193,8 @@ def request_statement(vendor: str) -> str:
                 WHEN {starts} THEN excluded.next_attempt_at
                 WHEN (p.state = %(pending)s AND p.attempts = 0) OR {overtakable}
                 THEN CASE
-                    WHEN p.last_requested_at <= p.requested_since THEN CASE
+                    WHEN p.generation - COALESCE(p.claimed_generation, 0)
+                        + excluded.generation < 3 THEN CASE
                         WHEN %(pair)s <= p.next_attempt_at THEN p.next_attempt_at
                         WHEN %(pair)s < p.settle_until THEN %(pair)s
                         ELSE p.settle_until END
@@ -574,9 +581,10 @@ def finish_account(
 
 
 # What a claim wrote, undone when the row stops running (`PendingSync` fields).
+# `claimed_generation` stays: the requests in a wait are counted from it
+# (`request_statement`).
 _UNCLAIMED: dict[str, object] = {
     "claim_token": "",
-    "claimed_generation": None,
     "lease_expires_at": None,
     "follow_up": False,
 }
@@ -638,7 +646,8 @@ def fail(
         run_at = now + timedelta(seconds=retry_delay(attempt=held.attempt, retry_after=retry_after))
         released |= {"state": SyncState.PENDING, "next_attempt_at": run_at}
     else:
-        released |= {"state": SyncState.DEAD, "dead_at": now}
+        # The request that revives it starts a wait: its requests count from here.
+        released |= {"state": SyncState.DEAD, "dead_at": now, "claimed_generation": F("generation")}
     if not still_ours.update(**released):
         raise _lost(held)
     return run_at
@@ -659,6 +668,7 @@ def revive(*, pks: list[int], reason: str, operator: str, now: datetime | None =
             state=SyncState.PENDING,
             attempts=0,
             dead_at=None,
+            claimed_generation=F("generation"),
             next_attempt_at=now,
             requested_since=now,
             replay_reason=reason,

@@ -318,23 +318,67 @@ def test_a_burst_of_requests_settles_before_the_first_run() -> None:
 
 
 @SETTLE_DELAYS
-@pytest.mark.parametrize(("requests", "waits"), [(1, 0.03), (2, 0.03), (3, 0.1), (10, 0.1)])
-def test_requests_recorded_together_wait_as_their_number_says(requests: int, waits: float) -> None:
+@pytest.mark.parametrize(
+    ("requests", "waits", "next_waits"),
+    [(1, 0.03, 0.05), (2, 0.03, 0.1), (3, 0.1, 0.1), (10, 0.1, 0.1)],
+)
+def test_requests_recorded_together_wait_as_their_number_says(
+    requests: int, waits: float, next_waits: float
+) -> None:
     """Callouts committed in one batch arrive as one statement: three or more
     for one object are a burst already (its rest may still be on the way); a
-    pair recorded together is complete, and waits no more than a lone one."""
+    pair recorded together is complete, and waits no more than a lone one.
+    The next request counts as one more: a pair's second after a lone one, a
+    burst's third (or later) after more."""
     object_id = zuora_id()
     start = timezone.now()
     started = pending.request_syncs([(ACCOUNT, object_id)] * requests, now=start)
     assert started == {(ACCOUNT, object_id)}
     row = PendingSync.objects.get()
     assert (row.generation, row.next_attempt_at) == (requests, start + timedelta(seconds=waits))
-    # The next request extends the wait as after a first one.
     later = start + timedelta(seconds=0.02)
     pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=later)
-    assert PendingSync.objects.get().next_attempt_at == max(
-        later + timedelta(seconds=0.05), start + timedelta(seconds=waits)
-    )
+    assert PendingSync.objects.get().next_attempt_at == later + timedelta(seconds=next_waits)
+
+
+@SETTLE_DELAYS
+def test_a_pair_recorded_after_a_lone_request_makes_a_burst() -> None:
+    object_id = zuora_id()
+    start = timezone.now()
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=start)
+    later = start + timedelta(seconds=0.02)
+    pending.request_syncs([(ACCOUNT, object_id)] * 2, now=later)
+    assert PendingSync.objects.get().next_attempt_at == later + timedelta(seconds=0.1)
+
+
+@SETTLE_DELAYS
+def test_requests_after_a_first_run_went_back_to_pending_count_from_its_claim() -> None:
+    object_id = zuora_id()
+    start = timezone.now()
+    held = requested_during_a_run(object_id, start)  # one request since the claim
+    assert pending.finish(held, now=start + timedelta(seconds=0.06)) is True
+
+    def at(seconds: float) -> datetime:
+        return start + timedelta(seconds=seconds)
+
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=at(0.07))
+    assert PendingSync.objects.get().next_attempt_at == at(0.12)  # the second: a pair
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=at(0.075))
+    assert PendingSync.objects.get().next_attempt_at == at(0.175)  # the third: a burst
+
+
+@SETTLE_DELAYS
+def test_requests_after_a_revival_count_from_it() -> None:
+    object_id = zuora_id()
+    held = requested_during_a_run(object_id, timezone.now() - timedelta(seconds=1))
+    pending.fail(held, error="400", retryable=False)  # with a request since its claim
+
+    revived_at = timezone.now()
+    assert pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=revived_at) is True
+    assert PendingSync.objects.get().next_attempt_at == revived_at + timedelta(seconds=0.03)
+    second = revived_at + timedelta(seconds=0.01)
+    pending.request_sync(kind=ACCOUNT, zuora_id=object_id, now=second)
+    assert PendingSync.objects.get().next_attempt_at == second + timedelta(seconds=0.05)
 
 
 @SETTLE_DELAYS

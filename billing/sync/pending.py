@@ -147,6 +147,10 @@ _REQUESTED_ROWS = {
 }
 
 
+# A wait that has had this many requests is a burst's (`request_statement`).
+BURST_REQUESTS = 3
+
+
 @cache
 def request_statement(vendor: str) -> str:
     """The upsert of `request_syncs`, with named parameters (`request_parameters`).
@@ -177,8 +181,8 @@ def request_statement(vendor: str) -> str:
             replay_reason, replayed_by, account_zuora_id, cover_token, follow_up
         )
         SELECT kind, zuora_id, %(pending)s, requests, %(now)s, %(now)s,
-            CASE WHEN requests > 2 THEN %(burst)s ELSE %(settled)s END, %(settle_until)s,
-            0, '', '', '', '', COALESCE(account_zuora_id, ''), '', false
+            CASE WHEN requests >= {BURST_REQUESTS} THEN %(burst)s ELSE %(settled)s END,
+            %(settle_until)s, 0, '', '', '', '', COALESCE(account_zuora_id, ''), '', false
         FROM ({_REQUESTED_ROWS[vendor]}) AS requested
         WHERE true
         ORDER BY kind, zuora_id
@@ -194,7 +198,7 @@ def request_statement(vendor: str) -> str:
                 WHEN (p.state = %(pending)s AND p.attempts = 0) OR {overtakable}
                 THEN CASE
                     WHEN p.generation - COALESCE(p.claimed_generation, 0)
-                        + excluded.generation < 3 THEN CASE
+                        + excluded.generation < {BURST_REQUESTS} THEN CASE
                         WHEN %(pair)s <= p.next_attempt_at THEN p.next_attempt_at
                         WHEN %(pair)s < p.settle_until THEN %(pair)s
                         ELSE p.settle_until END

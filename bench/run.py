@@ -34,6 +34,7 @@ def expected_figures(sizes: Sizes) -> list[str]:
             "ingest.healthz_per_second",
             "ingest.database_per_second",
             "ingest.callouts_per_second",
+            "ingest.database_latency_p99_ms",
             "ingest.latency_p50_ms",
             "ingest.latency_p99_ms",
         ]
@@ -111,7 +112,7 @@ def main() -> int:
             with_stack(
                 lambda stack: (
                     ingest.saturation(report, sizes, stack, database_url),
-                    ingest.fixed_rate(report, sizes, stack),
+                    ingest.fixed_rate(report, sizes, stack, database_url),
                 ),
             ),
         )
@@ -172,6 +173,7 @@ def main() -> int:
             ),
         )
 
+    report.settings["loop_seconds_at_end"] = _loop_seconds()
     print()
     print(report.table())
     path = report.write(OUTPUT)
@@ -190,6 +192,15 @@ def _shown(path: Path) -> Path:
     return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
+def _loop_seconds(steps: int = 10_000_000) -> float:
+    """Seconds this interpreter takes for a loop of `steps` additions."""
+    started = time.perf_counter()
+    total = 0
+    for step in range(steps):
+        total += step
+    return round(time.perf_counter() - started, 3)
+
+
 def _machine() -> dict[str, object]:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
@@ -202,6 +213,9 @@ def _machine() -> dict[str, object]:
         "cpus": os.cpu_count(),
         # Other work on the machine skews every figure: look here first.
         "load_average_at_start": os.getloadavg(),
+        # The machine's speed at the start (and `loop_seconds_at_end`): a
+        # shared machine's days, and hours, differ by up to twice.
+        "loop_seconds_at_start": _loop_seconds(),
         "commit": commit,
         "python": sys.version.split()[0],
     }

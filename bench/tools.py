@@ -4,6 +4,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,24 +99,7 @@ def pgbench(
     conninfo: dict[str, str], *, script: str, clients: int, seconds: float
 ) -> PgbenchResult:
     """Run a custom pgbench script with `clients` connections (and as many threads)."""
-    command = [
-        require("pgbench"),
-        "--no-vacuum",
-        f"--client={clients}",
-        f"--jobs={clients}",
-        f"--time={max(1, round(seconds))}",
-        f"--file={HERE / script}",
-    ]
-    completed = subprocess.run(  # noqa: S603 (our own arguments)
-        command,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **conninfo},
-        timeout=seconds + 60,
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"pgbench failed:\n{completed.stderr[-2000:]}")
-    output = completed.stdout
+    output = _run_pgbench(conninfo, script=script, clients=clients, seconds=seconds)
     tps = re.search(r"tps = ([\d.]+)", output)
     processed = re.search(r"number of transactions actually processed: (\d+)", output)
     failed = re.search(r"number of failed transactions: (\d+)", output)
@@ -128,3 +112,66 @@ def pgbench(
         tps=float(tps.group(1)),
         latency_average_ms=float(latency.group(1)) if latency else None,
     )
+
+
+@dataclass(frozen=True)
+class PgbenchRateResult:
+    latencies_ms: list[float]  # of the transactions that committed, from their scheduled start
+    failed: int
+
+
+def pgbench_at_rate(
+    conninfo: dict[str, str], *, script: str, clients: int, rate: float, seconds: float
+) -> PgbenchRateResult:
+    """Run a custom pgbench script at a fixed rate (an open model: `--rate`
+    schedules each transaction, whatever became of the ones before) and return
+    each transaction's latency from its scheduled start (pgbench's own time
+    plus its schedule lag), from pgbench's per-transaction log."""
+    with tempfile.TemporaryDirectory(prefix="bench-pgbench-") as directory:
+        _run_pgbench(
+            conninfo,
+            script=script,
+            clients=clients,
+            seconds=seconds,
+            extra=[f"--rate={rate}", "--log", f"--log-prefix={Path(directory) / 'tx'}"],
+        )
+        latencies, failed = [], 0
+        for log in sorted(Path(directory).iterdir()):
+            for line in log.read_text().splitlines():
+                # client, transaction, time (µs, or "failed"/"skipped"), script,
+                # epoch, µs, schedule lag (µs)
+                fields = line.split()
+                if len(fields) < 7 or not fields[2].isdigit():
+                    failed += 1
+                    continue
+                latencies.append((int(fields[2]) + int(fields[6])) / 1000)
+    return PgbenchRateResult(latencies_ms=latencies, failed=failed)
+
+
+def _run_pgbench(
+    conninfo: dict[str, str],
+    *,
+    script: str,
+    clients: int,
+    seconds: float,
+    extra: list[str] | None = None,
+) -> str:
+    command = [
+        require("pgbench"),
+        "--no-vacuum",
+        f"--client={clients}",
+        f"--jobs={clients}",
+        f"--time={max(1, round(seconds))}",
+        f"--file={HERE / script}",
+        *(extra or []),
+    ]
+    completed = subprocess.run(  # noqa: S603 (our own arguments)
+        command,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **conninfo},
+        timeout=seconds + 60,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"pgbench failed:\n{completed.stderr[-2000:]}")
+    return completed.stdout

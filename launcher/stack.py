@@ -171,6 +171,12 @@ class Stack:
         environment = self._pool(self.config.worker_pool_size) if pooled else {}
         self.supervisor.start(name, self.worker_command(name), environment=environment)
 
+    def web_connections(self) -> int:
+        """How many database connections the web processes hold at most (PostgreSQL)."""
+        return self.config.web_workers * int(
+            self._pool(self.config.web_pool_size)["DATABASE_POOL_SIZE"]
+        )
+
     def _pool(self, size: int) -> dict[str, str]:
         """A process's connection pool: DATABASE_POOL_SIZE when set for the stack, else `size`."""
         chosen = self.supervisor.environment.get("DATABASE_POOL_SIZE") or str(size)

@@ -30,3 +30,26 @@ def test_the_reference_records_callouts_as_the_service_does(on_postgresql: bool)
     assert result.transactions > 0
     assert CalloutReceipt.objects.count() == result.transactions
     assert PendingSync.objects.exists()
+
+
+def test_the_reference_at_a_fixed_rate_gives_each_transactions_latency(
+    on_postgresql: bool,
+) -> None:
+    if not on_postgresql:
+        pytest.skip("pgbench needs PostgreSQL")
+    if shutil.which("pgbench") is None:
+        pytest.skip("pgbench is not installed")
+
+    result = tools.pgbench_at_rate(
+        postgres_conninfo(database_url_for_subprocesses()),
+        script="callout.pgbench",
+        clients=2,
+        rate=100,
+        seconds=1,
+    )
+
+    # One latency per committed transaction, read from pgbench's own log.
+    assert result.failed == 0
+    assert CalloutReceipt.objects.count() == len(result.latencies_ms)
+    assert 50 <= len(result.latencies_ms) <= 150  # about 100 scheduled in the second
+    assert all(0 < latency < 10_000 for latency in result.latencies_ms)

@@ -1,6 +1,7 @@
 """The long-running commands set start-up's objects aside from garbage collection."""
 
 import gc
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -51,3 +52,21 @@ def test_a_pass_settles_the_heap_before_it_starts(seeded_zuora: ZuoraFactory) ->
 
     assert gc.get_freeze_count() > 0
     assert gc.get_threshold() == THRESHOLDS
+
+
+@pytest.mark.parametrize("entry_point", ["config.wsgi", "config.asgi"])
+def test_a_web_process_settles_its_heap_with_its_views_imported(entry_point: str) -> None:
+    # In a process of its own, as a web server imports the entry point.
+    code = (
+        f"import gc, sys; import {entry_point};"
+        "print(gc.get_freeze_count() > 0, 'billing.callouts.views' in sys.modules)"
+    )
+    shown = subprocess.run(  # noqa: S603 (our own command)
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "DEBUG": "1"},
+    ).stdout.split()
+    assert shown == ["True", "True"]

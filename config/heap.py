@@ -11,8 +11,9 @@ still frees almost everything at once; only cycles wait a little longer.
 
 A web process collects the whole heap every few seconds under load, and
 every request it holds waits meanwhile: 45 to 90 ms per full collection of
-an unsettled web process at 500 callouts/s, against 20 to 35 ms once
-start-up's objects (views included) are set aside (docs/performance.md).
+an unsettled web process under the ingest benchmark's load, against 20 to
+35 ms once start-up's objects (views included) are set aside
+(docs/performance.md).
 """
 
 import gc

@@ -12,18 +12,18 @@ from tests.conftest import database_url_for_subprocesses
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_reference_records_callouts_as_the_service_does(on_postgresql: bool) -> None:
+@pytest.fixture
+def conninfo(on_postgresql: bool) -> dict[str, str]:
+    """How pgbench reaches the test database; skips where it cannot run."""
     if not on_postgresql:
         pytest.skip("pgbench needs PostgreSQL")
     if shutil.which("pgbench") is None:
         pytest.skip("pgbench is not installed")
+    return postgres_conninfo(database_url_for_subprocesses())
 
-    result = tools.pgbench(
-        postgres_conninfo(database_url_for_subprocesses()),
-        script="callout.pgbench",
-        clients=2,
-        seconds=1,
-    )
+
+def test_the_reference_records_callouts_as_the_service_does(conninfo: dict[str, str]) -> None:
+    result = tools.pgbench(conninfo, script="callout.pgbench", clients=2, seconds=1)
 
     # A column the script leaves out, which the service writes, fails every transaction.
     assert result.failed == 0
@@ -33,19 +33,10 @@ def test_the_reference_records_callouts_as_the_service_does(on_postgresql: bool)
 
 
 def test_the_reference_at_a_fixed_rate_gives_each_transactions_latency(
-    on_postgresql: bool,
+    conninfo: dict[str, str],
 ) -> None:
-    if not on_postgresql:
-        pytest.skip("pgbench needs PostgreSQL")
-    if shutil.which("pgbench") is None:
-        pytest.skip("pgbench is not installed")
-
     result = tools.pgbench_at_rate(
-        postgres_conninfo(database_url_for_subprocesses()),
-        script="callout.pgbench",
-        clients=2,
-        rate=100,
-        seconds=1,
+        conninfo, script="callout.pgbench", clients=2, rate=100, seconds=1
     )
 
     # One latency per committed transaction, read from pgbench's own log.

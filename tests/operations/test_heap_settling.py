@@ -25,21 +25,30 @@ def restored_collector() -> Iterator[None]:
     gc.set_threshold(*thresholds)
 
 
+def printed_by(code: str, **environment: str) -> list[str]:
+    """The words a fresh interpreter prints running `code` (a freeze lasts for
+    the rest of a process's life, so it is looked at in a process of its own)."""
+    return subprocess.run(  # noqa: S603 (our own command)
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **environment},
+    ).stdout.split()
+
+
 @pytest.mark.parametrize(
     ("less_often", "thresholds"), [(False, (2000, 10, 10)), (True, THRESHOLDS)]
 )
 def test_settling_freezes_what_exists(less_often: bool, thresholds: tuple[int, ...]) -> None:
-    # In a process of its own: a freeze lasts for the rest of the process's life.
     code = (
         "import gc; from config.heap import settle_start_up_objects;"
         "before = len(gc.get_objects());"
         f"settle_start_up_objects(collect_less_often={less_often});"
         "print(gc.get_freeze_count() >= before // 2, *gc.get_threshold())"
     )
-    shown = subprocess.run(  # noqa: S603 (our own command)
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert shown == ["True", *map(str, thresholds)]
+    assert printed_by(code) == ["True", *map(str, thresholds)]
 
 
 @pytest.mark.django_db
@@ -56,17 +65,8 @@ def test_a_pass_settles_the_heap_before_it_starts(seeded_zuora: ZuoraFactory) ->
 
 @pytest.mark.parametrize("entry_point", ["config.wsgi", "config.asgi"])
 def test_a_web_process_settles_its_heap_with_its_views_imported(entry_point: str) -> None:
-    # In a process of its own, as a web server imports the entry point.
     code = (
         f"import gc, sys; import {entry_point};"
         "print(gc.get_freeze_count() > 0, 'billing.callouts.views' in sys.modules)"
     )
-    shown = subprocess.run(  # noqa: S603 (our own command)
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "DEBUG": "1"},
-    ).stdout.split()
-    assert shown == ["True", "True"]
+    assert printed_by(code, DEBUG="1") == ["True", "True"]
